@@ -1,0 +1,339 @@
+package data
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// Container is the encoding of a file, independent of its layout.
+type Container string
+
+// The containers the readers understand.
+const (
+	JSONL   Container = "jsonl"
+	JSON    Container = "json" // a JSON array of objects (or JSON Lines)
+	CSV     Container = "csv"
+	Parquet Container = "parquet"
+)
+
+// ContainerOf guesses a container from a file name: .jsonl, .json, .csv,
+// .parquet, each optionally followed by .gz or .zst.
+func ContainerOf(path string) (Container, error) {
+	name := strings.ToLower(filepath.Base(path))
+	name = strings.TrimSuffix(strings.TrimSuffix(name, ".gz"), ".zst")
+	switch filepath.Ext(name) {
+	case ".jsonl", ".ndjson":
+		return JSONL, nil
+	case ".json":
+		return JSON, nil
+	case ".csv":
+		return CSV, nil
+	case ".parquet", ".pq":
+		return Parquet, nil
+	}
+	return "", fmt.Errorf("%s: cannot tell the format from the extension (want .jsonl, .json, .csv or .parquet, optionally .gz or .zst); name it with --format", path)
+}
+
+// ParseContainer parses a --format value.
+func ParseContainer(s string) (Container, error) {
+	switch c := Container(strings.ToLower(s)); c {
+	case JSONL, JSON, CSV, Parquet:
+		return c, nil
+	case "ndjson":
+		return JSONL, nil
+	}
+	return "", fmt.Errorf("unknown format %q (want jsonl, json, csv or parquet)", s)
+}
+
+// openText opens a text file, decompressing .gz and .zst.
+func openText(path string) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	lower := strings.ToLower(path)
+	switch {
+	case strings.HasSuffix(lower, ".gz"):
+		zr, err := gzip.NewReader(bufio.NewReaderSize(f, 1<<16))
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s: gzip: %w", path, err)
+		}
+		return struct {
+			io.Reader
+			io.Closer
+		}{zr, f}, nil
+	case strings.HasSuffix(lower, ".zst"):
+		zr, err := zstd.NewReader(f, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s: zstd: %w", path, err)
+		}
+		return struct {
+			io.Reader
+			io.Closer
+		}{zr, closerFunc(func() error { zr.Close(); return f.Close() })}, nil
+	}
+	return f, nil
+}
+
+type closerFunc func() error
+
+func (c closerFunc) Close() error { return c() }
+
+// rowSource yields the records of one file in order.
+type rowSource interface {
+	// keys returns the field names of the file: the header, the schema or
+	// the first record's keys.
+	keys() []string
+	// next returns the next record and its line (or Parquet row); io.EOF
+	// at the end. A *ParseError for one record leaves the source usable
+	// when recoverable reports true.
+	next() (getter, int, error)
+	// recoverable reports whether reading can go on after the last error.
+	recoverable() bool
+	Close() error
+}
+
+func decodeObject(b []byte) (mapRow, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	if m == nil {
+		return nil, errors.New("want a JSON object, got null")
+	}
+	if dec.More() {
+		return nil, errors.New("invalid JSON: more than one value on the line")
+	}
+	return m, nil
+}
+
+func mapKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// jsonArraySource reads a JSON array of objects, one element at a time.
+// A file that does not start with '[' is read as JSON Lines.
+type jsonArraySource struct {
+	file  string
+	rc    io.ReadCloser
+	cr    *countingReader
+	dec   *json.Decoder
+	first mapRow
+	fline int
+	done  bool
+}
+
+func newJSONSource(file string, rc io.ReadCloser) (rowSource, error) {
+	br := bufio.NewReaderSize(rc, 1<<16)
+	// Peek past white space for the first byte.
+	for {
+		b, err := br.Peek(1)
+		if err != nil {
+			if err == io.EOF {
+				return &jsonArraySource{file: file, rc: rc, done: true}, nil
+			}
+			return nil, fmt.Errorf("reading %s: %w", file, err)
+		}
+		if b[0] == ' ' || b[0] == '\n' || b[0] == '\r' || b[0] == '\t' {
+			br.ReadByte()
+			continue
+		}
+		if b[0] != '[' {
+			return newJSONLSource(file, struct {
+				io.Reader
+				io.Closer
+			}{br, rc})
+		}
+		break
+	}
+	s := &jsonArraySource{file: file, rc: rc}
+	s.cr = &countingReader{r: br, line: 1}
+	s.dec = json.NewDecoder(s.cr)
+	s.dec.UseNumber()
+	if _, err := s.dec.Token(); err != nil { // [
+		return nil, &ParseError{File: file, Line: 1, Err: fmt.Errorf("invalid JSON: %w", err)}
+	}
+	first, line, err := s.read()
+	if err == io.EOF {
+		return s, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.first, s.fline = first, line
+	return s, nil
+}
+
+func (s *jsonArraySource) read() (mapRow, int, error) {
+	if s.done || !s.dec.More() {
+		if !s.done {
+			s.done = true
+			if _, err := s.dec.Token(); err != nil { // ]
+				return nil, 0, &ParseError{File: s.file, Line: s.cr.lineAt(s.dec.InputOffset()), Err: fmt.Errorf("invalid JSON: %w", err)}
+			}
+		}
+		return nil, 0, io.EOF
+	}
+	line := s.cr.lineAt(s.dec.InputOffset())
+	var m map[string]any
+	if err := s.dec.Decode(&m); err != nil {
+		s.done = true
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, line, &ParseError{File: s.file, Line: line, Err: fmt.Errorf("want an object, got JSON %s", te.Value)}
+		}
+		return nil, line, &ParseError{File: s.file, Line: line, Err: fmt.Errorf("invalid JSON: %w", err)}
+	}
+	if m == nil {
+		return nil, line, &ParseError{File: s.file, Line: line, Err: errors.New("want an object, got null")}
+	}
+	return m, line, nil
+}
+
+func (s *jsonArraySource) keys() []string { return mapKeys(s.first) }
+
+func (s *jsonArraySource) next() (getter, int, error) {
+	if s.first != nil {
+		f := s.first
+		s.first = nil
+		return f, s.fline, nil
+	}
+	return s.read()
+}
+
+// A bad element of an array can be skipped only when it was well-formed
+// JSON of the wrong shape; the decoder stops at malformed JSON.
+func (s *jsonArraySource) recoverable() bool { return !s.done }
+func (s *jsonArraySource) Close() error      { return s.rc.Close() }
+
+// countingReader counts newlines so a decoder offset maps to a line.
+type countingReader struct {
+	r    io.Reader
+	off  int64   // bytes read so far
+	nl   []int64 // offsets of newlines not yet passed by lineAt
+	line int     // line at offset base
+	base int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	for i := 0; i < n; i++ {
+		if p[i] == '\n' {
+			c.nl = append(c.nl, c.off+int64(i))
+		}
+	}
+	c.off += int64(n)
+	return n, err
+}
+
+// lineAt returns the line of a byte offset; offsets must not decrease.
+// It skips white space after the offset, to name the line where the
+// next value starts.
+func (c *countingReader) lineAt(off int64) int {
+	i := 0
+	for i < len(c.nl) && c.nl[i] < off {
+		i++
+	}
+	c.line += i
+	c.nl = c.nl[i:]
+	return c.line
+}
+
+// csvSource reads CSV with a header line.
+type csvSource struct {
+	file   string
+	rc     io.ReadCloser
+	r      *csv.Reader
+	header []string
+	index  map[string]int
+	ok     bool
+}
+
+func newCSVSource(file string, rc io.ReadCloser) (*csvSource, error) {
+	r := csv.NewReader(bufio.NewReaderSize(rc, 1<<16))
+	r.FieldsPerRecord = -1
+	r.ReuseRecord = false
+	header, err := r.Read()
+	if err == io.EOF {
+		return &csvSource{file: file, rc: rc, r: r}, nil
+	}
+	if err != nil {
+		return nil, csvError(file, err)
+	}
+	header[0] = strings.TrimPrefix(header[0], "\ufeff")
+	index := make(map[string]int, len(header))
+	for i, h := range header {
+		if _, dup := index[h]; dup {
+			return nil, &ParseError{File: file, Line: 1, Field: h, Err: fmt.Errorf("column %d repeats a column name", i+1)}
+		}
+		index[h] = i
+	}
+	return &csvSource{file: file, rc: rc, r: r, header: header, index: index}, nil
+}
+
+func csvError(file string, err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return &ParseError{File: file, Line: pe.StartLine, Err: pe.Err}
+	}
+	return fmt.Errorf("reading %s: %w", file, err)
+}
+
+func (s *csvSource) keys() []string { return s.header }
+
+// csvRow is one CSV record; every value is a string.
+type csvRow struct {
+	index  map[string]int
+	values []string
+}
+
+func (r csvRow) get(field string) (any, bool) {
+	i, ok := r.index[field]
+	if !ok || i >= len(r.values) {
+		return nil, false
+	}
+	return r.values[i], true
+}
+
+func (s *csvSource) next() (getter, int, error) {
+	if s.header == nil {
+		return nil, 0, io.EOF
+	}
+	rec, err := s.r.Read()
+	if err != nil {
+		if err == io.EOF {
+			return nil, 0, io.EOF
+		}
+		var pe *csv.ParseError
+		s.ok = errors.As(err, &pe) && pe.Err == csv.ErrFieldCount
+		return nil, 0, csvError(s.file, err)
+	}
+	line, _ := s.r.FieldPos(0)
+	if len(rec) != len(s.header) {
+		s.ok = true
+		return nil, line, &ParseError{File: s.file, Line: line, Err: fmt.Errorf("%d fields, the header has %d", len(rec), len(s.header))}
+	}
+	return csvRow{index: s.index, values: rec}, line, nil
+}
+
+func (s *csvSource) recoverable() bool { return s.ok }
+func (s *csvSource) Close() error      { return s.rc.Close() }

@@ -1,0 +1,941 @@
+package data
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Layout is the shape of the records in a file (formats.md).
+type Layout string
+
+// The layouts the readers understand.
+const (
+	// LayoutOutcomes is one row per (prompt, model) answer (§1).
+	LayoutOutcomes Layout = "outcomes"
+	// LayoutWide is a RouteLLM or RouterBench table: a prompt column and a
+	// column per model (§2).
+	LayoutWide Layout = "wide"
+	// LayoutScoreMap is RouterDC/LLMRouter's {"question", "scores"} (§3).
+	LayoutScoreMap Layout = "scores"
+	// LayoutPerformance is RouteProfile's {"query", "model_performance":
+	// {model: {"task_performance", "success", tokens...}}}.
+	LayoutPerformance Layout = "performance"
+	// LayoutArena is Chatbot Arena conversations (and the canonical
+	// battle layout, which has a "prompt" column instead) (§4).
+	LayoutArena Layout = "arena"
+	// LayoutArena55k is lmsys-arena-human-preference-55k (§4).
+	LayoutArena55k Layout = "arena55k"
+	// LayoutPairs is generic pairs: prompt, winner, loser, tie (§4).
+	LayoutPairs Layout = "pairs"
+	// LayoutFeedback is a production feedback log (§6).
+	LayoutFeedback Layout = "feedback"
+	// LayoutDecisions is the server's decision log (§7).
+	LayoutDecisions Layout = "decisions"
+)
+
+// Layouts lists every layout, in the order they are tried when sniffing.
+var Layouts = []Layout{LayoutArena55k, LayoutArena, LayoutPairs, LayoutScoreMap, LayoutPerformance,
+	LayoutDecisions, LayoutFeedback, LayoutOutcomes, LayoutWide}
+
+// ParseLayout parses a --layout value.
+func ParseLayout(s string) (Layout, error) {
+	for _, l := range Layouts {
+		if string(l) == s {
+			return l, nil
+		}
+	}
+	names := make([]string, len(Layouts))
+	for i, l := range Layouts {
+		names[i] = string(l)
+	}
+	return "", fmt.Errorf("unknown layout %q (want one of %s)", s, strings.Join(names, ", "))
+}
+
+// Kind is the kind of canonical record a layout yields.
+type Kind int
+
+// Record kinds.
+const (
+	KindOutcome Kind = iota + 1
+	KindBattle
+	KindFeedback
+	KindDecision
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindOutcome:
+		return "outcomes"
+	case KindBattle:
+		return "battles"
+	case KindFeedback:
+		return "feedback"
+	case KindDecision:
+		return "decisions"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Kind returns the kind of record a layout yields.
+func (l Layout) Kind() Kind {
+	switch l {
+	case LayoutArena, LayoutArena55k, LayoutPairs:
+		return KindBattle
+	case LayoutFeedback:
+		return KindFeedback
+	case LayoutDecisions:
+		return KindDecision
+	}
+	return KindOutcome
+}
+
+// SniffLayout names the layout of a file from its field names.
+func SniffLayout(keys []string) (Layout, error) {
+	has := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		has[k] = true
+	}
+	switch {
+	case has["model_a"] && has["model_b"] && has["winner_model_a"]:
+		return LayoutArena55k, nil
+	case has["model_a"] && has["model_b"] && has["winner"]:
+		return LayoutArena, nil
+	case has["winner"] && has["loser"]:
+		return LayoutPairs, nil
+	case has["scores"] && (has["question"] || has["query"] || has["prompt"]):
+		return LayoutScoreMap, nil
+	case has["model_performance"]:
+		return LayoutPerformance, nil
+	case has["chosen_model"]:
+		return LayoutDecisions, nil
+	case has["signal"] && has["model"]:
+		return LayoutFeedback, nil
+	case has["model"] && has["score"] && (has["prompt"] || has["prompt_id"]):
+		return LayoutOutcomes, nil
+	case has["prompt"]:
+		return LayoutWide, nil
+	}
+	sorted := append([]string(nil), keys...)
+	sort.Strings(sorted)
+	if len(sorted) > 12 {
+		sorted = append(sorted[:12], "...")
+	}
+	return "", fmt.Errorf("%w: fields [%s] match no known layout; name one with --layout", ErrUnknownLayout, strings.Join(sorted, ", "))
+}
+
+// emitter receives the records a layout makes from one row.
+type emitter interface {
+	outcome(o *Outcome) error
+	battle(b *Battle) error
+	feedback(f *Feedback) error
+	decision(d *Decision) error
+}
+
+// decoder turns the rows of one file of one layout into records.
+type decoder interface {
+	decode(r row, e emitter) error
+}
+
+// newDecoder prepares the decoder of a layout for a file with these keys.
+func newDecoder(l Layout, keys []string, opt *Options, file string) (decoder, error) {
+	switch l {
+	case LayoutOutcomes:
+		return outcomeDecoder{}, nil
+	case LayoutWide:
+		return newWideDecoder(keys, opt, file)
+	case LayoutScoreMap:
+		return scoreMapDecoder{task: opt.Task}, nil
+	case LayoutPerformance:
+		return performanceDecoder{}, nil
+	case LayoutArena:
+		return arenaDecoder{lastTurn: opt.LastTurn}, nil
+	case LayoutArena55k:
+		return arena55kDecoder{lastTurn: opt.LastTurn}, nil
+	case LayoutPairs:
+		return pairsDecoder{}, nil
+	case LayoutFeedback:
+		return feedbackDecoder{}, nil
+	case LayoutDecisions:
+		return decisionDecoder{}, nil
+	}
+	return nil, fmt.Errorf("%w: %q", ErrUnknownLayout, l)
+}
+
+// metaFrom decodes a "meta" field: an object of strings, or its JSON text.
+func metaFrom(r row) (map[string]string, error) {
+	v, ok := r.get("meta")
+	if !ok || v == nil {
+		return nil, nil
+	}
+	if s, isStr := v.(string); isStr {
+		if strings.TrimSpace(s) == "" {
+			return nil, nil
+		}
+		var m map[string]string
+		if err := json.Unmarshal([]byte(s), &m); err != nil {
+			return nil, ferr("meta", "want a JSON object of strings: %v", err)
+		}
+		return m, nil
+	}
+	obj, isObj := v.(map[string]any)
+	if !isObj {
+		return nil, ferr("meta", "%s, want an object of strings", kindOf(v))
+	}
+	m := make(map[string]string, len(obj))
+	for k, x := range obj {
+		s, err := toString(x)
+		if err != nil {
+			return nil, ferr("meta."+k, "%v", err)
+		}
+		m[k] = s
+	}
+	return m, nil
+}
+
+func checkScore(field string, s float64) error {
+	if s < 0 || s > 1 {
+		return ferr(field, "%v is outside [0, 1]", s)
+	}
+	return nil
+}
+
+func checkCost(field string, c float64) error {
+	if c < 0 {
+		return ferr(field, "%v is negative", c)
+	}
+	return nil
+}
+
+// outcomeDecoder reads the canonical outcome layout.
+type outcomeDecoder struct{}
+
+func (outcomeDecoder) decode(r row, e emitter) error {
+	var o Outcome
+	var err error
+	if o.PromptID, err = r.optStr("prompt_id"); err != nil {
+		return err
+	}
+	if o.Prompt, err = r.str("prompt"); err != nil {
+		return err
+	}
+	if o.Model, err = r.str("model"); err != nil {
+		return err
+	}
+	if o.Score, err = r.num("score"); err != nil {
+		return err
+	}
+	if err := checkScore("score", o.Score); err != nil {
+		return err
+	}
+	if o.Cost, o.HasCost, err = r.optNum("cost"); err != nil {
+		return err
+	}
+	if err := checkCost("cost", o.Cost); err != nil {
+		return err
+	}
+	if o.Task, err = r.optStr("task"); err != nil {
+		return err
+	}
+	if o.Time, err = r.optTime("timestamp"); err != nil {
+		return err
+	}
+	if o.Meta, err = metaFrom(r); err != nil {
+		return err
+	}
+	return e.outcome(&o)
+}
+
+// wideDecoder reads a RouteLLM/RouterBench wide table.
+type wideDecoder struct {
+	models   []string          // model columns
+	costCols map[string]string // model -> "<model>|total_cost"
+	respCols map[string]string // model -> response column
+	metaCols []string          // other columns, kept in Meta
+	idCol    string
+	taskCol  string
+	task     string // default task label
+	// candidates are columns that may be models when no catalog or
+	// --models names them: the first row decides (a score value: model).
+	candidates []string
+	resolved   bool
+}
+
+// wideIDColumns and wideTaskColumns name a prompt's id and task.
+var (
+	wideIDColumns   = []string{"prompt_id", "sample_id"}
+	wideTaskColumns = []string{"task", "eval_name"}
+	// wideIgnore are column names never taken for a model by the guess.
+	wideIgnore = map[string]bool{"": true, "index": true, "id": true, "level_0": true, "oracle_model_to_route_to": true, "prompt": true}
+)
+
+func newWideDecoder(keys []string, opt *Options, file string) (*wideDecoder, error) {
+	d := &wideDecoder{costCols: map[string]string{}, respCols: map[string]string{}, task: opt.Task}
+	has := map[string]bool{}
+	for _, k := range keys {
+		has[k] = true
+	}
+	for _, c := range wideIDColumns {
+		if has[c] && d.idCol == "" {
+			d.idCol = c
+		}
+	}
+	for _, c := range wideTaskColumns {
+		if has[c] && d.taskCol == "" {
+			d.taskCol = c
+		}
+	}
+	named := map[string]bool{}
+	for _, m := range opt.Models {
+		named[m] = true
+	}
+	isModel := func(k string) bool {
+		if len(named) > 0 {
+			return named[k]
+		}
+		if opt.Catalog != nil {
+			_, ok := opt.Catalog.Lookup(k)
+			return ok
+		}
+		return false
+	}
+	guess := len(named) == 0 && opt.Catalog == nil
+	for _, k := range keys {
+		if isModel(k) {
+			d.models = append(d.models, k)
+		}
+	}
+	// Columns that belong to a model by their suffix.
+	suffixOf := func(k string) (model, kind string) {
+		for _, suf := range []struct{ s, kind string }{{"|total_cost", "cost"}, {"|model_response", "response"}, {"_response", "response"}} {
+			if strings.HasSuffix(k, suf.s) {
+				return strings.TrimSuffix(k, suf.s), suf.kind
+			}
+		}
+		return "", ""
+	}
+	var candidates []string
+	for _, k := range keys {
+		if k == "prompt" || k == d.idCol || k == d.taskCol || isModel(k) {
+			continue
+		}
+		if m, kind := suffixOf(k); kind != "" && (has[m] || !guess) {
+			switch kind {
+			case "cost":
+				d.costCols[m] = k
+			case "response":
+				d.respCols[m] = k
+			}
+			continue
+		}
+		if guess && !wideIgnore[strings.ToLower(k)] && !strings.HasPrefix(k, "Unnamed") && !strings.Contains(k, "|") {
+			candidates = append(candidates, k)
+			continue
+		}
+		d.metaCols = append(d.metaCols, k)
+	}
+	d.candidates = candidates
+	if !guess && len(d.models) == 0 {
+		return nil, &ParseError{File: file, Field: "columns", Err: errors.New("no column names a model of the catalog or --models")}
+	}
+	return d, nil
+}
+
+// resolve classifies guessed columns by the first row's values.
+func (d *wideDecoder) resolve(r row) error {
+	d.resolved = true
+	for _, k := range d.candidates {
+		v, _ := r.get(k)
+		if f, err := toFloat(v); err == nil && f >= 0 && f <= 1 {
+			d.models = append(d.models, k)
+		} else {
+			d.metaCols = append(d.metaCols, k)
+		}
+	}
+	d.candidates = nil
+	if len(d.models) == 0 {
+		return ferr("columns", "no column holds scores; name the model columns with --models or a catalog")
+	}
+	// Suffix columns of models found only now.
+	return nil
+}
+
+// Models returns the model columns found (after the first row).
+func (d *wideDecoder) Models() []string { return d.models }
+
+func (d *wideDecoder) decode(r row, e emitter) error {
+	if !d.resolved {
+		if err := d.resolve(r); err != nil {
+			return err
+		}
+	}
+	prompt, err := r.str("prompt")
+	if err != nil {
+		return err
+	}
+	var id string
+	if d.idCol != "" {
+		if id, err = r.optStr(d.idCol); err != nil {
+			return err
+		}
+	}
+	task := d.task
+	if d.taskCol != "" {
+		t, err := r.optStr(d.taskCol)
+		if err != nil {
+			return err
+		}
+		if t != "" {
+			task = t
+		}
+	}
+	var meta map[string]string
+	for _, k := range d.metaCols {
+		v, _ := r.get(k)
+		if v == nil {
+			continue
+		}
+		s, err := toString(v)
+		if err != nil {
+			b, _ := json.Marshal(v)
+			s = string(b)
+		}
+		if meta == nil {
+			meta = make(map[string]string, len(d.metaCols))
+		}
+		meta[k] = s
+	}
+	for _, m := range d.models {
+		score, ok, err := r.optNum(m)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue // no answer of this model to this prompt
+		}
+		if err := checkScore(m, score); err != nil {
+			return err
+		}
+		o := Outcome{PromptID: id, Prompt: prompt, Model: m, Score: score, Task: task}
+		if c := d.costCols[m]; c != "" {
+			if o.Cost, o.HasCost, err = r.optNum(c); err != nil {
+				return err
+			}
+			if err := checkCost(c, o.Cost); err != nil {
+				return err
+			}
+		}
+		o.Meta = meta
+		if c := d.respCols[m]; c != "" {
+			resp, err := r.optStr(c)
+			if err != nil {
+				return err
+			}
+			o.Meta = make(map[string]string, len(meta)+1)
+			for k, v := range meta {
+				o.Meta[k] = v
+			}
+			o.Meta["response"] = resp
+		}
+		if err := e.outcome(&o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scoreMapDecoder reads RouterDC/LLMRouter score maps.
+type scoreMapDecoder struct{ task string }
+
+func (d scoreMapDecoder) decode(r row, e emitter) error {
+	var prompt string
+	var err error
+	for _, f := range []string{"question", "query", "prompt"} {
+		if _, ok := r.get(f); ok {
+			if prompt, err = r.str(f); err != nil {
+				return err
+			}
+			break
+		}
+	}
+	sv, err := r.structured("scores")
+	if err != nil {
+		return err
+	}
+	scores, ok := sv.(map[string]any)
+	if !ok {
+		return ferr("scores", "%s, want an object of model: score", kindOf(sv))
+	}
+	id, err := r.optStr("prompt_id")
+	if err != nil {
+		return err
+	}
+	task := d.task
+	for _, f := range []string{"task", "task_name"} {
+		if t, err := r.optStr(f); err != nil {
+			return err
+		} else if t != "" {
+			task = t
+			break
+		}
+	}
+	var meta map[string]string
+	if c, err := r.optStr("cluster_id"); err != nil {
+		return err
+	} else if c != "" {
+		meta = map[string]string{"cluster_id": c}
+	}
+	models := make([]string, 0, len(scores))
+	for m := range scores {
+		models = append(models, m)
+	}
+	sort.Strings(models)
+	for _, m := range models {
+		if scores[m] == nil {
+			continue
+		}
+		s, err := toFloat(scores[m])
+		if err != nil {
+			return ferr("scores."+m, "%v", err)
+		}
+		if err := checkScore("scores."+m, s); err != nil {
+			return err
+		}
+		if m == "" {
+			return ferr("scores", "empty model name")
+		}
+		if err := e.outcome(&Outcome{PromptID: id, Prompt: prompt, Model: m, Score: s, Task: task, Meta: meta}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// performanceDecoder reads RouteProfile's per-model performance records.
+type performanceDecoder struct{}
+
+func (performanceDecoder) decode(r row, e emitter) error {
+	var prompt string
+	var err error
+	if _, ok := r.get("query"); ok {
+		prompt, err = r.str("query")
+	} else {
+		prompt, err = r.str("prompt")
+	}
+	if err != nil {
+		return err
+	}
+	task, err := r.optStr("task_name")
+	if err != nil {
+		return err
+	}
+	if task == "" {
+		if task, err = r.optStr("task"); err != nil {
+			return err
+		}
+	}
+	pv, err := r.structured("model_performance")
+	if err != nil {
+		return err
+	}
+	perf, ok := pv.(map[string]any)
+	if !ok {
+		return ferr("model_performance", "%s, want an object of model: result", kindOf(pv))
+	}
+	models := make([]string, 0, len(perf))
+	for m := range perf {
+		models = append(models, m)
+	}
+	sort.Strings(models)
+	for _, m := range models {
+		field := "model_performance." + m
+		res, ok := perf[m].(map[string]any)
+		if !ok {
+			return ferr(field, "%s, want an object", kindOf(perf[m]))
+		}
+		rr := row{mapRow(res)}
+		var score float64
+		if _, ok := res["task_performance"]; ok {
+			score, err = rr.num("task_performance")
+		} else {
+			score, err = rr.num("success")
+		}
+		if err != nil {
+			return ferr(field, "%v", err)
+		}
+		if err := checkScore(field+".task_performance", score); err != nil {
+			return err
+		}
+		o := Outcome{Prompt: prompt, Model: m, Score: score, Task: task}
+		for _, k := range []string{"response", "prompt_tokens", "completion_tokens"} {
+			if v, ok := res[k]; ok && v != nil {
+				s, err := toString(v)
+				if err != nil {
+					return ferr(field+"."+k, "%v", err)
+				}
+				if o.Meta == nil {
+					o.Meta = map[string]string{}
+				}
+				o.Meta[k] = s
+			}
+		}
+		if err := e.outcome(&o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// userTurn picks the first (or last) user turn of a conversation: a list
+// of {role, content}, or of plain strings (the 55k file's prompt lists).
+func userTurn(v any, field string, last bool) (string, int, error) {
+	turns, ok := v.([]any)
+	if !ok {
+		return "", 0, ferr(field, "%s, want a list of turns", kindOf(v))
+	}
+	var users []string
+	for i, t := range turns {
+		switch x := t.(type) {
+		case string:
+			users = append(users, x)
+		case map[string]any:
+			role, _ := x["role"].(string)
+			if role != "user" && role != "human" {
+				continue
+			}
+			c, err := toString(x["content"])
+			if err != nil {
+				return "", 0, ferr(fmt.Sprintf("%s[%d].content", field, i), "%v", err)
+			}
+			users = append(users, c)
+		case nil:
+			users = append(users, "")
+		default:
+			return "", 0, ferr(fmt.Sprintf("%s[%d]", field, i), "%s, want {role, content}", kindOf(t))
+		}
+	}
+	if len(users) == 0 {
+		return "", 0, ferr(field, "no user turn")
+	}
+	p := users[0]
+	if last {
+		p = users[len(users)-1]
+	}
+	if strings.TrimSpace(p) == "" {
+		return "", 0, ferr(field, "the user turn is empty")
+	}
+	return p, len(users), nil
+}
+
+// arenaDecoder reads Chatbot Arena conversations and canonical battles.
+type arenaDecoder struct{ lastTurn bool }
+
+// arenaKnown are the arena fields that become Battle fields.
+var arenaKnown = map[string]bool{"prompt_id": true, "prompt": true, "model_a": true, "model_b": true,
+	"winner": true, "task": true, "judge": true, "language": true, "turn": true, "tstamp": true,
+	"timestamp": true, "conversation_a": true, "conversation_b": true, "meta": true}
+
+// arenaMeta are scalar arena fields kept in Meta.
+var arenaMeta = []string{"question_id", "anony", "id"}
+
+func (d arenaDecoder) decode(r row, e emitter) error {
+	var b Battle
+	var err error
+	if b.ModelA, err = r.str("model_a"); err != nil {
+		return err
+	}
+	if b.ModelB, err = r.str("model_b"); err != nil {
+		return err
+	}
+	w, err := r.str("winner")
+	if err != nil {
+		return err
+	}
+	b.Winner = Winner(w)
+	if !b.Winner.Valid() {
+		return ferr("winner", "%q is not model_a, model_b, tie or tie (bothbad)", truncate(w, 40))
+	}
+	turns := 0
+	if v, ok := r.get("prompt"); ok && v != nil {
+		if b.Prompt, err = r.str("prompt"); err != nil {
+			return err
+		}
+	} else {
+		conv, err := r.structured("conversation_a")
+		if err != nil {
+			return err
+		}
+		if b.Prompt, turns, err = userTurn(conv, "conversation_a", d.lastTurn); err != nil {
+			return err
+		}
+	}
+	if b.PromptID, err = r.optStr("prompt_id"); err != nil {
+		return err
+	}
+	if b.Task, err = r.optStr("task"); err != nil {
+		return err
+	}
+	if b.Judge, err = r.optStr("judge"); err != nil {
+		return err
+	}
+	if b.Language, err = r.optStr("language"); err != nil {
+		return err
+	}
+	if t, ok, err := r.optNum("turn"); err != nil {
+		return err
+	} else if ok {
+		if t < 0 || t != float64(int(t)) {
+			return ferr("turn", "%v is not a turn count", t)
+		}
+		b.Turn = int(t)
+	} else {
+		b.Turn = turns
+	}
+	for _, f := range []string{"timestamp", "tstamp"} {
+		if _, ok := r.get(f); ok {
+			if b.Time, err = r.optTime(f); err != nil {
+				return err
+			}
+			break
+		}
+	}
+	if b.Meta, err = metaFrom(r); err != nil {
+		return err
+	}
+	for _, k := range arenaMeta {
+		v, ok := r.get(k)
+		if !ok || v == nil {
+			continue
+		}
+		s, err := toString(v)
+		if err != nil {
+			return &fieldError{k, err}
+		}
+		if b.Meta == nil {
+			b.Meta = map[string]string{}
+		}
+		b.Meta[k] = s
+	}
+	return e.battle(&b)
+}
+
+// arena55kDecoder reads lmsys-arena-human-preference-55k.
+type arena55kDecoder struct{ lastTurn bool }
+
+func (d arena55kDecoder) decode(r row, e emitter) error {
+	var b Battle
+	var err error
+	if b.ModelA, err = r.str("model_a"); err != nil {
+		return err
+	}
+	if b.ModelB, err = r.str("model_b"); err != nil {
+		return err
+	}
+	pv, err := r.structured("prompt")
+	if err != nil {
+		return err
+	}
+	if b.Prompt, b.Turn, err = userTurn(pv, "prompt", d.lastTurn); err != nil {
+		return err
+	}
+	var ones []Winner
+	for _, c := range []struct {
+		field string
+		w     Winner
+	}{{"winner_model_a", WinnerA}, {"winner_model_b", WinnerB}, {"winner_tie", Tie}} {
+		f, err := r.num(c.field)
+		if err != nil {
+			return err
+		}
+		if f != 0 && f != 1 {
+			return ferr(c.field, "%v is not 0 or 1", f)
+		}
+		if f == 1 {
+			ones = append(ones, c.w)
+		}
+	}
+	if len(ones) != 1 {
+		return ferr("winner_model_a", "%d of winner_model_a, winner_model_b, winner_tie are 1; want exactly one", len(ones))
+	}
+	b.Winner = ones[0]
+	if id, err := r.optStr("id"); err != nil {
+		return err
+	} else if id != "" {
+		b.Meta = map[string]string{"id": id}
+	}
+	for _, k := range []string{"response_a", "response_b"} {
+		if s, err := r.optStr(k); err != nil {
+			return err
+		} else if s != "" {
+			if b.Meta == nil {
+				b.Meta = map[string]string{}
+			}
+			b.Meta[k] = s
+		}
+	}
+	return e.battle(&b)
+}
+
+// pairsDecoder reads generic pairs: prompt, winner, loser, tie.
+type pairsDecoder struct{}
+
+func (pairsDecoder) decode(r row, e emitter) error {
+	var b Battle
+	var err error
+	if b.Prompt, err = r.str("prompt"); err != nil {
+		return err
+	}
+	if b.ModelA, err = r.str("winner"); err != nil {
+		return err
+	}
+	if b.ModelB, err = r.str("loser"); err != nil {
+		return err
+	}
+	b.Winner = WinnerA
+	if t, ok, err := r.optNum("tie"); err != nil {
+		return err
+	} else if ok && t != 0 {
+		if t != 1 {
+			return ferr("tie", "%v is not a boolean", t)
+		}
+		b.Winner = Tie
+	}
+	if b.PromptID, err = r.optStr("prompt_id"); err != nil {
+		return err
+	}
+	if b.Task, err = r.optStr("task"); err != nil {
+		return err
+	}
+	if b.Time, err = r.optTime("timestamp"); err != nil {
+		return err
+	}
+	return e.battle(&b)
+}
+
+// feedbackDecoder reads production feedback logs.
+type feedbackDecoder struct{}
+
+func (feedbackDecoder) decode(r row, e emitter) error {
+	var f Feedback
+	var err error
+	if f.RequestID, err = r.str("request_id"); err != nil {
+		return err
+	}
+	if f.Time, err = r.optTime("timestamp"); err != nil {
+		return err
+	}
+	if f.Prompt, err = r.optStr("prompt"); err != nil {
+		return err
+	}
+	if f.PromptID, err = r.optStr("prompt_id"); err != nil {
+		return err
+	}
+	if f.Prompt == "" && f.PromptID == "" {
+		return ferr("prompt", "missing, and no prompt_id")
+	}
+	if f.Model, err = r.str("model"); err != nil {
+		return err
+	}
+	if f.RouterVersion, err = r.optStr("router_version"); err != nil {
+		return err
+	}
+	sv, _ := r.get("signal")
+	switch x := sv.(type) {
+	case string:
+		switch x {
+		case SignalThumbsUp, SignalThumbsDown, SignalRetry, SignalCompleted:
+			f.Signal = x
+		default:
+			s, err := toFloat(x)
+			if err != nil {
+				return ferr("signal", "%q is not thumbs_up, thumbs_down, retry, completed or a score", truncate(x, 40))
+			}
+			f.Score, f.HasScore = s, true
+		}
+	default:
+		s, err := toFloat(sv)
+		if err != nil {
+			return ferr("signal", "%v", err)
+		}
+		f.Score, f.HasScore = s, true
+	}
+	if f.HasScore {
+		if err := checkScore("signal", f.Score); err != nil {
+			return err
+		}
+	}
+	if f.Cost, f.HasCost, err = r.optNum("cost"); err != nil {
+		return err
+	}
+	if err := checkCost("cost", f.Cost); err != nil {
+		return err
+	}
+	if f.LatencyMS, f.HasLatency, err = r.optNum("latency_ms"); err != nil {
+		return err
+	}
+	return e.feedback(&f)
+}
+
+// decisionDecoder reads the server's decision log.
+type decisionDecoder struct{}
+
+func (decisionDecoder) decode(r row, e emitter) error {
+	var d Decision
+	var err error
+	if d.RequestID, err = r.str("request_id"); err != nil {
+		return err
+	}
+	if d.Time, err = r.optTime("timestamp"); err != nil {
+		return err
+	}
+	if d.PromptHash, err = r.optStr("prompt_hash"); err != nil {
+		return err
+	}
+	if d.Prompt, err = r.optStr("prompt"); err != nil {
+		return err
+	}
+	if d.Router, err = r.optStr("router"); err != nil {
+		return err
+	}
+	if d.RouterVersion, err = r.optStr("router_version"); err != nil {
+		return err
+	}
+	if d.ChosenModel, err = r.str("chosen_model"); err != nil {
+		return err
+	}
+	if v, ok := r.get("scores"); ok && v != nil {
+		sv, err := r.structured("scores")
+		if err != nil {
+			return err
+		}
+		m, ok := sv.(map[string]any)
+		if !ok {
+			return ferr("scores", "%s, want an object of model: probability", kindOf(sv))
+		}
+		d.Scores = make(map[string]float64, len(m))
+		for k, x := range m {
+			f, err := toFloat(x)
+			if err != nil {
+				return ferr("scores."+k, "%v", err)
+			}
+			d.Scores[k] = f
+		}
+	}
+	if v, ok := r.get("policy"); ok && v != nil {
+		if s, isStr := v.(string); isStr {
+			d.Policy = s
+		} else {
+			b, err := json.Marshal(v)
+			if err != nil {
+				return ferr("policy", "%v", err)
+			}
+			d.Policy = string(b)
+		}
+	}
+	if d.LatencyUS, _, err = r.optNum("latency_us"); err != nil {
+		return err
+	}
+	return e.decision(&d)
+}

@@ -1,0 +1,127 @@
+package data
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// writeArenaJSONL writes n Chatbot Arena battles with long conversations.
+func writeArenaJSONL(t *testing.T, path string, n int) int64 {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	answer := strings.Repeat("A long answer with many words. ", 60)
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(w, `{"question_id":"q%d","model_a":"m%d","model_b":"m%d","winner":"model_a","judge":"arena_user","turn":1,"language":"English","tstamp":%d,`+
+			`"conversation_a":[{"role":"user","content":"prompt number %d: explain this"},{"role":"assistant","content":%q}],`+
+			`"conversation_b":[{"role":"user","content":"prompt number %d: explain this"},{"role":"assistant","content":%q}]}`+"\n",
+			i, i%7, (i+1)%7, 1700000000+i, i, answer, i, answer)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
+}
+
+// TestJSONLStreams checks that a large arena file is read as a stream:
+// the first battle arrives before a small part of the file has been read,
+// and the live heap stays far below the file's size.
+func TestJSONLStreams(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a 100 MB file")
+	}
+	path := filepath.Join(t.TempDir(), "arena.jsonl")
+	size := writeArenaJSONL(t, path, 25000) // ~100 MB
+	var readAtFirst int64 = -1
+	var done int64
+	var maxHeap uint64
+	n := 0
+	opt := Options{Progress: func(_ string, d, _ int64) { done = d }}
+	h := Handler{Battle: func(b *Battle) error {
+		if n == 0 {
+			readAtFirst = done
+		}
+		n++
+		if n%5000 == 0 {
+			runtime.GC()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			maxHeap = max(maxHeap, ms.HeapAlloc)
+		}
+		return nil
+	}}
+	if err := NewReader(opt).Read(context.Background(), path, h); err != nil {
+		t.Fatal(err)
+	}
+	if n != 25000 {
+		t.Fatalf("read %d battles, want 25000", n)
+	}
+	// The read-ahead is a few 512-line batches per core plus buffers:
+	// a few MB, against a 100 MB file.
+	if readAtFirst < 0 || readAtFirst > size/10 {
+		t.Errorf("the first battle arrived after %d of %d bytes: not streaming", readAtFirst, size)
+	}
+	if maxHeap > uint64(size/3) {
+		t.Errorf("live heap reached %d bytes for a %d-byte file: not streaming", maxHeap, size)
+	}
+	t.Logf("file %d MB, first record after %d KB, max live heap %d MB", size>>20, readAtFirst>>10, maxHeap>>20)
+}
+
+// TestJSONLCloseEarly stops reading at the first record; the reader's
+// goroutines must end and the file close (run under -race and leak
+// checks).
+func TestJSONLCloseEarly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "arena.jsonl")
+	writeArenaJSONL(t, path, 3000)
+	stop := errors.New("stop")
+	before := runtime.NumGoroutine()
+	err := NewReader(Options{}).Read(context.Background(), path, Handler{Battle: func(*Battle) error { return stop }})
+	if !errors.Is(err, stop) {
+		t.Fatalf("err = %v, want the handler's error", err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	// Goroutines wind down after Close returns.
+	for i := 0; i < 100 && runtime.NumGoroutine() > before; i++ {
+		runtime.Gosched()
+	}
+	if g := runtime.NumGoroutine(); g > before {
+		t.Errorf("%d goroutines after the read, %d before", g, before)
+	}
+}
+
+// TestContextCancel stops a read when the context ends.
+func TestContextCancel(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "arena.jsonl")
+	writeArenaJSONL(t, path, 3000)
+	ctx, cancel := context.WithCancel(context.Background())
+	n := 0
+	err := NewReader(Options{}).Read(ctx, path, Handler{Battle: func(*Battle) error {
+		n++
+		if n == 10 {
+			cancel()
+		}
+		return nil
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v after %d battles, want context.Canceled", err, n)
+	}
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# demo.sh — the end-to-end routekit demo, run by `make demo`.
+#
+# Every step is one `step "header" command...` line; later stages (train,
+# eval, serve) are appended at the end in the same way. Paths are relative to
+# the module root, where make runs this script.
+#
+# Env: BIN (default bin/routekit), DEMO_DIR (default .cache/demo; wiped first),
+#      ROUTEKIT_ORT_LIB (set by make; passed through to the binary).
+set -euo pipefail
+
+BIN=${BIN:-bin/routekit}
+DEMO_DIR=${DEMO_DIR:-.cache/demo}
+WORLD=$DEMO_DIR/world
+SPLIT=$DEMO_DIR/split
+
+if [ ! -x "$BIN" ]; then
+	echo "demo: $BIN not found; run make build (or make demo)" >&2
+	exit 1
+fi
+
+# step HEADER CMD...: print a header and the command, then run it.
+step() {
+	local header=$1
+	shift
+	printf '\n==> %s\n$ %s\n' "$header" "$*"
+	"$@"
+}
+
+case "$DEMO_DIR" in
+"" | / | . | ..)
+	echo "demo: refusing to wipe DEMO_DIR=$DEMO_DIR" >&2
+	exit 1
+	;;
+esac
+rm -rf "$DEMO_DIR"
+mkdir -p "$DEMO_DIR"
+
+# --- data --------------------------------------------------------------------
+step "synthesising a router world" \
+	"$BIN" data synth --seed 1 --out-dir "$WORLD"
+step "stats: outcomes" \
+	"$BIN" data stats "$WORLD/outcomes.parquet"
+step "stats: battles" \
+	"$BIN" data stats "$WORLD/battles.parquet"
+step "splitting outcomes by prompt hash" \
+	"$BIN" data split --in "$WORLD/outcomes.parquet" --out-dir "$SPLIT" --by hash --seed 1
+step "stats: test split" \
+	"$BIN" data stats "$SPLIT/test.parquet"
+
+# --- train / eval / serve: appended by later issues ----------------------------
+
+printf '\n==> demo finished; outputs in %s\n' "$DEMO_DIR"
