@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/klauspost/compress/zstd"
@@ -122,11 +123,14 @@ func decodeObject(b []byte) (mapRow, error) {
 	return m, nil
 }
 
+// mapKeys returns a record's keys, sorted: the column order of a JSON
+// wide table, which must not change from one read to the next.
 func mapKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
+	sort.Strings(keys)
 	return keys
 }
 
@@ -137,49 +141,46 @@ type jsonArraySource struct {
 	rc    io.ReadCloser
 	cr    *countingReader
 	dec   *json.Decoder
-	first mapRow
-	fline int
+	first []string // the keys of the first good element
 	done  bool
 }
 
 func newJSONSource(file string, rc io.ReadCloser) (rowSource, error) {
 	br := bufio.NewReaderSize(rc, 1<<16)
-	// Peek past white space for the first byte.
-	for {
-		b, err := br.Peek(1)
-		if err != nil {
+	// Peek past white space for the first byte, consuming nothing, so the
+	// lines before it are counted.
+	for i := 0; ; i++ {
+		b, err := br.Peek(i + 1)
+		if len(b) <= i {
 			if err == io.EOF {
 				return &jsonArraySource{file: file, rc: rc, done: true}, nil
 			}
+			if err == bufio.ErrBufferFull { // a long run of white space
+				break
+			}
 			return nil, fmt.Errorf("reading %s: %w", file, err)
 		}
-		if b[0] == ' ' || b[0] == '\n' || b[0] == '\r' || b[0] == '\t' {
-			br.ReadByte()
+		if c := b[i]; c == ' ' || c == '\n' || c == '\r' || c == '\t' {
 			continue
 		}
-		if b[0] != '[' {
-			return newJSONLSource(file, struct {
-				io.Reader
-				io.Closer
-			}{br, rc})
+		if b[i] == '[' {
+			break
 		}
-		break
+		return newJSONLSource(file, struct {
+			io.Reader
+			io.Closer
+		}{br, rc})
 	}
 	s := &jsonArraySource{file: file, rc: rc}
 	s.cr = &countingReader{r: br, line: 1}
 	s.dec = json.NewDecoder(s.cr)
 	s.dec.UseNumber()
-	if _, err := s.dec.Token(); err != nil { // [
-		return nil, &ParseError{File: file, Line: 1, Err: fmt.Errorf("invalid JSON: %w", err)}
+	if tok, err := s.dec.Token(); err != nil || tok != json.Delim('[') {
+		if err == nil {
+			err = fmt.Errorf("want an array or JSON Lines, got %v", tok)
+		}
+		return nil, &ParseError{File: file, Line: s.cr.lineAt(0), Err: fmt.Errorf("invalid JSON: %w", err)}
 	}
-	first, line, err := s.read()
-	if err == io.EOF {
-		return s, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	s.first, s.fline = first, line
 	return s, nil
 }
 
@@ -190,17 +191,27 @@ func (s *jsonArraySource) read() (mapRow, int, error) {
 			if _, err := s.dec.Token(); err != nil { // ]
 				return nil, 0, &ParseError{File: s.file, Line: s.cr.lineAt(s.dec.InputOffset()), Err: fmt.Errorf("invalid JSON: %w", err)}
 			}
+			// Nothing may follow the array: a second array would be lost.
+			off := s.dec.InputOffset()
+			if _, err := s.dec.Token(); err != io.EOF {
+				return nil, 0, &ParseError{File: s.file, Line: s.cr.lineAt(off), Err: errors.New("invalid JSON: data after the closing ]")}
+			}
 		}
 		return nil, 0, io.EOF
 	}
-	line := s.cr.lineAt(s.dec.InputOffset())
+	// The offset is at the comma before the element; its line is found
+	// once the decoder has read it.
+	off := s.dec.InputOffset()
 	var m map[string]any
-	if err := s.dec.Decode(&m); err != nil {
-		s.done = true
+	err := s.dec.Decode(&m)
+	line := s.cr.lineAt(off)
+	if err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
+			// Well-formed JSON of the wrong shape: the decoder is past it.
 			return nil, line, &ParseError{File: s.file, Line: line, Err: fmt.Errorf("want an object, got JSON %s", te.Value)}
 		}
+		s.done = true
 		return nil, line, &ParseError{File: s.file, Line: line, Err: fmt.Errorf("invalid JSON: %w", err)}
 	}
 	if m == nil {
@@ -209,15 +220,15 @@ func (s *jsonArraySource) read() (mapRow, int, error) {
 	return m, line, nil
 }
 
-func (s *jsonArraySource) keys() []string { return mapKeys(s.first) }
+// keys returns the keys of the first good element, once next returned it.
+func (s *jsonArraySource) keys() []string { return s.first }
 
 func (s *jsonArraySource) next() (getter, int, error) {
-	if s.first != nil {
-		f := s.first
-		s.first = nil
-		return f, s.fline, nil
+	m, line, err := s.read()
+	if err == nil && s.first == nil {
+		s.first = mapKeys(m)
 	}
-	return s.read()
+	return m, line, err
 }
 
 // A bad element of an array can be skipped only when it was well-formed
@@ -225,36 +236,89 @@ func (s *jsonArraySource) next() (getter, int, error) {
 func (s *jsonArraySource) recoverable() bool { return !s.done }
 func (s *jsonArraySource) Close() error      { return s.rc.Close() }
 
-// countingReader counts newlines so a decoder offset maps to a line.
+// readAhead gives a JSON source's keys before next has reached its first
+// good record (the keys of JSON are those of that record): it reads ahead
+// to it, keeping the records and errors read for next.
+type readAhead struct {
+	rowSource
+	ahead     []aheadRecord
+	peeked    bool
+	fromAhead bool // the last record came from ahead
+	ok        bool // it was a recoverable error
+}
+
+type aheadRecord struct {
+	g    getter
+	line int
+	err  error
+	ok   bool
+}
+
+func (p *readAhead) keys() []string {
+	if k := p.rowSource.keys(); k != nil || p.peeked {
+		return k
+	}
+	p.peeked = true
+	for {
+		g, line, err := p.rowSource.next()
+		a := aheadRecord{g, line, err, err != nil && p.rowSource.recoverable()}
+		p.ahead = append(p.ahead, a)
+		if err == nil || !a.ok { // a good record, the end or a fatal error
+			return p.rowSource.keys()
+		}
+	}
+}
+
+func (p *readAhead) next() (getter, int, error) {
+	if len(p.ahead) > 0 {
+		a := p.ahead[0]
+		p.ahead = p.ahead[1:]
+		p.fromAhead, p.ok = true, a.ok
+		return a.g, a.line, a.err
+	}
+	p.fromAhead = false
+	return p.rowSource.next()
+}
+
+func (p *readAhead) recoverable() bool {
+	if p.fromAhead {
+		return p.ok
+	}
+	return p.rowSource.recoverable()
+}
+
+// countingReader keeps the bytes a decoder has read and not yet passed,
+// so a decoder offset maps to a line.
 type countingReader struct {
 	r    io.Reader
-	off  int64   // bytes read so far
-	nl   []int64 // offsets of newlines not yet passed by lineAt
-	line int     // line at offset base
+	buf  []byte // the bytes from offset base on
 	base int64
+	line int // the line at offset base
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	for i := 0; i < n; i++ {
-		if p[i] == '\n' {
-			c.nl = append(c.nl, c.off+int64(i))
-		}
-	}
-	c.off += int64(n)
+	c.buf = append(c.buf, p[:n]...)
 	return n, err
 }
 
-// lineAt returns the line of a byte offset; offsets must not decrease.
-// It skips white space after the offset, to name the line where the
-// next value starts.
+// lineAt returns the line where the next value starts at or after a byte
+// offset: white space and a separating comma are skipped. Offsets must
+// not decrease; the bytes before the value are forgotten.
 func (c *countingReader) lineAt(off int64) int {
-	i := 0
-	for i < len(c.nl) && c.nl[i] < off {
+	i := int(off - c.base)
+	if i < 0 {
+		i = 0
+	}
+	if i > len(c.buf) {
+		i = len(c.buf)
+	}
+	for i < len(c.buf) && (c.buf[i] == ' ' || c.buf[i] == '\t' || c.buf[i] == '\r' || c.buf[i] == '\n' || c.buf[i] == ',') {
 		i++
 	}
-	c.line += i
-	c.nl = c.nl[i:]
+	c.line += bytes.Count(c.buf[:i], []byte{'\n'})
+	c.buf = c.buf[i:]
+	c.base += int64(i)
 	return c.line
 }
 
@@ -324,7 +388,9 @@ func (s *csvSource) next() (getter, int, error) {
 			return nil, 0, io.EOF
 		}
 		var pe *csv.ParseError
-		s.ok = errors.As(err, &pe) && pe.Err == csv.ErrFieldCount
+		// A bare quote is an error of one line, which the reader is past;
+		// a bad quoted field may have swallowed the rest of the file.
+		s.ok = errors.As(err, &pe) && (pe.Err == csv.ErrFieldCount || pe.Err == csv.ErrBareQuote)
 		return nil, 0, csvError(s.file, err)
 	}
 	line, _ := s.r.FieldPos(0)

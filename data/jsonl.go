@@ -32,8 +32,8 @@ type jsonlSource struct {
 	wg      sync.WaitGroup
 	cur     *lineBatch
 	i       int
-	first   *decodedLine
-	ok      bool // the last error was a bad line, not a read error
+	first   []string // the keys of the first good line
+	ok      bool     // the last error was a bad line, not a read error
 	closed  bool
 }
 
@@ -66,16 +66,8 @@ func newJSONLSource(file string, rc io.ReadCloser) (*jsonlSource, error) {
 			}
 		}()
 	}
-	// The first row gives the keys for sniffing the layout.
-	d, err := s.read()
-	if err == io.EOF {
-		return s, nil
-	}
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	s.first = &d
+	// The keys come from the first good line, when next reaches it: a bad
+	// first line is an error of its line, skipped like any other.
 	return s, nil
 }
 
@@ -170,22 +162,16 @@ func (s *jsonlSource) read() (decodedLine, error) {
 	return d, nil
 }
 
-func (s *jsonlSource) keys() []string {
-	if s.first == nil {
-		return nil
-	}
-	return mapKeys(s.first.row)
-}
+// keys returns the keys of the first good line, once next has returned it.
+func (s *jsonlSource) keys() []string { return s.first }
 
 func (s *jsonlSource) next() (getter, int, error) {
-	if s.first != nil {
-		f := s.first
-		s.first = nil
-		return f.row, f.line, nil
-	}
 	d, err := s.read()
 	if err != nil {
 		return nil, d.line, err
+	}
+	if s.first == nil {
+		s.first = mapKeys(d.row)
 	}
 	return d.row, d.line, nil
 }

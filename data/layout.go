@@ -105,12 +105,14 @@ func SniffLayout(keys []string) (Layout, error) {
 		return LayoutArena, nil
 	case has["winner"] && has["loser"]:
 		return LayoutPairs, nil
+	case has["chosen_model"]:
+		// Before score maps: a decision log that logs prompts has
+		// "prompt" and "scores" too.
+		return LayoutDecisions, nil
 	case has["scores"] && (has["question"] || has["query"] || has["prompt"]):
 		return LayoutScoreMap, nil
 	case has["model_performance"]:
 		return LayoutPerformance, nil
-	case has["chosen_model"]:
-		return LayoutDecisions, nil
 	case has["signal"] && has["model"]:
 		return LayoutFeedback, nil
 	case has["model"] && has["score"] && (has["prompt"] || has["prompt_id"]):
@@ -178,11 +180,17 @@ func metaFrom(r row) (map[string]string, error) {
 		if err := json.Unmarshal([]byte(s), &m); err != nil {
 			return nil, ferr("meta", "want a JSON object of strings: %v", err)
 		}
+		if len(m) == 0 {
+			return nil, nil // Meta is nil when there is none
+		}
 		return m, nil
 	}
 	obj, isObj := v.(map[string]any)
 	if !isObj {
 		return nil, ferr("meta", "%s, want an object of strings", kindOf(v))
+	}
+	if len(obj) == 0 {
+		return nil, nil
 	}
 	m := make(map[string]string, len(obj))
 	for k, x := range obj {
@@ -258,9 +266,11 @@ type wideDecoder struct {
 	taskCol  string
 	task     string // default task label
 	// candidates are columns that may be models when no catalog or
-	// --models names them: the first row decides (a score value: model).
+	// --models names them, not yet decided: a column's first non-empty
+	// value decides (a score: model; else metadata). Deciding on the first
+	// row alone made a model with no answer there metadata for good.
 	candidates []string
-	resolved   bool
+	order      map[string]int // column positions, to keep models in order
 }
 
 // wideIDColumns and wideTaskColumns name a prompt's id and task.
@@ -337,28 +347,47 @@ func newWideDecoder(keys []string, opt *Options, file string) (*wideDecoder, err
 		d.metaCols = append(d.metaCols, k)
 	}
 	d.candidates = candidates
+	d.order = make(map[string]int, len(keys))
+	for i, k := range keys {
+		d.order[k] = i
+	}
 	if !guess && len(d.models) == 0 {
 		return nil, &ParseError{File: file, Field: "columns", Err: errors.New("no column names a model of the catalog or --models")}
 	}
 	return d, nil
 }
 
-// resolve classifies guessed columns by the first row's values.
+// resolve classifies the guessed columns that have a value in this row.
 func (d *wideDecoder) resolve(r row) error {
-	d.resolved = true
+	undecided := d.candidates[:0]
+	added := false
 	for _, k := range d.candidates {
 		v, _ := r.get(k)
+		if s, isStr := v.(string); v == nil || isStr && strings.TrimSpace(s) == "" {
+			undecided = append(undecided, k)
+			continue
+		}
 		if f, err := toFloat(v); err == nil && f >= 0 && f <= 1 {
 			d.models = append(d.models, k)
-		} else {
-			d.metaCols = append(d.metaCols, k)
+			added = true
+			continue
+		}
+		d.metaCols = append(d.metaCols, k)
+		// A column that is no model has no cost or response columns.
+		for _, cols := range []map[string]string{d.costCols, d.respCols} {
+			if c, ok := cols[k]; ok {
+				d.metaCols = append(d.metaCols, c)
+				delete(cols, k)
+			}
 		}
 	}
-	d.candidates = nil
-	if len(d.models) == 0 {
+	d.candidates = undecided
+	if added {
+		sort.SliceStable(d.models, func(i, j int) bool { return d.order[d.models[i]] < d.order[d.models[j]] })
+	}
+	if len(d.models) == 0 && len(d.candidates) == 0 {
 		return ferr("columns", "no column holds scores; name the model columns with --models or a catalog")
 	}
-	// Suffix columns of models found only now.
 	return nil
 }
 
@@ -366,7 +395,7 @@ func (d *wideDecoder) resolve(r row) error {
 func (d *wideDecoder) Models() []string { return d.models }
 
 func (d *wideDecoder) decode(r row, e emitter) error {
-	if !d.resolved {
+	if len(d.candidates) > 0 || len(d.models) == 0 {
 		if err := d.resolve(r); err != nil {
 			return err
 		}
@@ -393,8 +422,9 @@ func (d *wideDecoder) decode(r row, e emitter) error {
 	}
 	var meta map[string]string
 	for _, k := range d.metaCols {
+		// An empty CSV cell is no value, as a Parquet null is.
 		v, _ := r.get(k)
-		if v == nil {
+		if s, isStr := v.(string); v == nil || isStr && strings.TrimSpace(s) == "" {
 			continue
 		}
 		s, err := toString(v)
@@ -551,6 +581,9 @@ func (performanceDecoder) decode(r row, e emitter) error {
 	sort.Strings(models)
 	for _, m := range models {
 		field := "model_performance." + m
+		if m == "" {
+			return ferr("model_performance", "empty model name")
+		}
 		res, ok := perf[m].(map[string]any)
 		if !ok {
 			return ferr(field, "%s, want an object", kindOf(perf[m]))
@@ -914,8 +947,10 @@ func (decisionDecoder) decode(r row, e emitter) error {
 		if !ok {
 			return ferr("scores", "%s, want an object of model: probability", kindOf(sv))
 		}
-		d.Scores = make(map[string]float64, len(m))
 		for k, x := range m {
+			if d.Scores == nil {
+				d.Scores = make(map[string]float64, len(m))
+			}
 			f, err := toFloat(x)
 			if err != nil {
 				return ferr("scores."+k, "%v", err)

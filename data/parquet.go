@@ -83,7 +83,9 @@ func (s *parquetSource) next() (getter, int, error) {
 	return r, s.row, nil
 }
 
-func (s *parquetSource) recoverable() bool { return true }
+// A Parquet read error is about a page, not a row, and the reader stays
+// failed: skipping it would retry the same error forever.
+func (s *parquetSource) recoverable() bool { return false }
 
 func (s *parquetSource) Close() error {
 	s.rr.Release()

@@ -18,7 +18,8 @@ type Options struct {
 	// Layout overrides the sniffing of fields; zero means sniff.
 	Layout Layout
 	// Models names the model columns of a wide table. When it and Catalog
-	// are empty, a column is a model when its first value is a score.
+	// are empty, a column is a model when its first non-empty value is a
+	// score.
 	Models []string
 	// Catalog, when set, names the model columns of wide tables.
 	Catalog *Catalog
@@ -167,27 +168,37 @@ func (r *Reader) Read(ctx context.Context, path string, h Handler) error {
 		return err
 	}
 	defer src.Close()
-	fr := FileReport{File: path, Container: c}
-	layout := r.opt.Layout
-	keys := src.keys()
-	if layout == "" {
-		if len(keys) == 0 {
-			// An empty file holds no records of any layout.
-			r.report.Files = append(r.report.Files, fr)
-			return nil
+	fr := FileReport{File: path, Container: c, Layout: r.opt.Layout}
+	// The decoder needs the file's keys: a CSV header or Parquet schema
+	// gives them up front, JSON only with its first good record, so JSON
+	// is sniffed there. (Bad records before it are errors of their own
+	// lines; a file whose first record has no keys is no empty file.)
+	var dec decoder
+	newDec := func(line int) error {
+		keys := src.keys()
+		layout := r.opt.Layout
+		if layout == "" {
+			var err error
+			if layout, err = SniffLayout(keys); err != nil {
+				return &ParseError{File: path, Line: line, Err: err}
+			}
 		}
-		if layout, err = SniffLayout(keys); err != nil {
-			return &ParseError{File: path, Line: 1, Err: err}
+		fr.Layout = layout
+		opt := r.opt
+		if opt.Task == "" && layout == LayoutWide {
+			opt.Task = fileStem(path)
 		}
+		d, err := newDecoder(layout, keys, &opt, path)
+		if err != nil {
+			return err
+		}
+		dec = d
+		return nil
 	}
-	fr.Layout = layout
-	opt := r.opt
-	if opt.Task == "" && layout == LayoutWide {
-		opt.Task = fileStem(path)
-	}
-	dec, err := newDecoder(layout, keys, &opt, path)
-	if err != nil {
-		return err
+	if (c == CSV || c == Parquet) && len(src.keys()) > 0 {
+		if err := newDec(1); err != nil {
+			return err
+		}
 	}
 	em := &fileEmitter{r: r, h: h, file: path, fr: &fr}
 	for n := 0; ; n++ {
@@ -210,6 +221,11 @@ func (r *Reader) Read(ctx context.Context, path string, h Handler) error {
 			return err
 		}
 		fr.Rows++
+		if dec == nil {
+			if err := newDec(line); err != nil {
+				return err
+			}
+		}
 		em.line = line
 		em.pending = em.pending[:0]
 		if err := dec.decode(row{g}, em); err != nil {
@@ -238,13 +254,20 @@ func (r *Reader) Read(ctx context.Context, path string, h Handler) error {
 }
 
 // fieldRoot names the field of an error without per-model suffixes, so
-// skip reasons stay few.
+// skip reasons stay few: "scores.gpt-4" counts as "scores", while a wide
+// table's model column keeps its whole name (model names contain dots).
 func fieldRoot(f string) string {
-	if i := strings.IndexAny(f, ".["); i > 0 {
-		return f[:i]
+	if i := strings.IndexByte(f, '['); i > 0 {
+		f = f[:i]
+	}
+	if root, _, ok := strings.Cut(f, "."); ok && structuredFields[root] {
+		return root
 	}
 	return f
 }
+
+// structuredFields hold per-model or nested values.
+var structuredFields = map[string]bool{"scores": true, "model_performance": true, "meta": true}
 
 func fileStem(path string) string {
 	base := path
@@ -271,9 +294,13 @@ func (r *Reader) open(ctx context.Context, path string, c Container) (rowSource,
 	var src rowSource
 	switch c {
 	case JSONL:
-		src, err = newJSONLSource(path, rc)
+		if src, err = newJSONLSource(path, rc); err == nil {
+			src = &readAhead{rowSource: src}
+		}
 	case JSON:
-		src, err = newJSONSource(path, rc)
+		if src, err = newJSONSource(path, rc); err == nil {
+			src = &readAhead{rowSource: src}
+		}
 	case CSV:
 		src, err = newCSVSource(path, rc)
 	default:

@@ -2,6 +2,7 @@ package data
 
 import (
 	"bufio"
+	"compress/gzip"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -19,6 +21,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/klauspost/compress/zstd"
 )
 
 // Writer writes canonical records of one kind to one file. The file
@@ -29,6 +32,7 @@ type Writer struct {
 	path, tmp string
 	kind      Kind
 	f         *os.File
+	z         io.WriteCloser // the compressor of a .gz or .zst text file
 	enc       recordEncoder
 	n         int
 	closed    bool
@@ -42,7 +46,8 @@ type recordEncoder interface {
 
 // Create starts writing records of kind k to path in container c (zero:
 // from the extension). Outcomes, battles and feedback can be written as
-// Parquet, JSONL or CSV; decisions as JSONL.
+// Parquet, JSONL or CSV; decisions as JSONL. JSONL and CSV are compressed
+// when the path ends in .gz or .zst.
 func Create(path string, c Container, k Kind) (*Writer, error) {
 	if c == "" {
 		var err error
@@ -62,18 +67,38 @@ func Create(path string, c Container, k Kind) (*Writer, error) {
 		return nil, fmt.Errorf("creating %s: %w", path, err)
 	}
 	w := &Writer{path: path, tmp: f.Name(), kind: k, f: f}
-	switch c {
-	case Parquet:
+	// Text named .gz or .zst is compressed, as the readers expect.
+	var sink io.Writer = f
+	if lower := strings.ToLower(path); c != Parquet {
+		switch {
+		case strings.HasSuffix(lower, ".gz"):
+			w.z = gzip.NewWriter(f)
+		case strings.HasSuffix(lower, ".zst"):
+			var zw *zstd.Encoder
+			if zw, err = zstd.NewWriter(f, zstd.WithEncoderConcurrency(1)); err == nil {
+				w.z = zw
+			}
+		}
+		if w.z != nil {
+			sink = w.z
+		}
+	}
+	switch {
+	case err != nil:
+	case c == Parquet:
 		// Hide Close: pqarrow's FileWriter closes a sink that has one.
 		w.enc, err = newParquetEncoder(struct{ io.Writer }{f}, k)
-	case JSONL:
-		w.enc = &jsonlEncoder{w: bufio.NewWriterSize(f, 1<<20)}
-	case CSV:
-		w.enc, err = newCSVEncoder(f, k)
+	case c == JSONL:
+		w.enc = &jsonlEncoder{w: bufio.NewWriterSize(sink, 1<<20)}
+	case c == CSV:
+		w.enc, err = newCSVEncoder(sink, k)
 	default:
 		err = fmt.Errorf("unknown format %q", c)
 	}
 	if err != nil {
+		if w.z != nil {
+			w.z.Close()
+		}
 		f.Close()
 		os.Remove(w.tmp)
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -136,6 +161,11 @@ func (w *Writer) Close() error {
 	}
 	w.closed = true
 	err := w.enc.close()
+	if w.z != nil {
+		if zerr := w.z.Close(); err == nil {
+			err = zerr
+		}
+	}
 	if err == nil {
 		err = w.f.Sync()
 	}
@@ -158,6 +188,9 @@ func (w *Writer) Abort() {
 		return
 	}
 	w.closed = true
+	if w.z != nil {
+		w.z.Close()
+	}
 	w.f.Close()
 	os.Remove(w.tmp)
 }
