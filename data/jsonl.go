@@ -105,10 +105,11 @@ func (s *jsonlSource) produce(work chan<- *lineBatch) {
 		b.spans = append(b.spans, [2]int{start, len(b.buf)})
 		b.nums = append(b.nums, line)
 		if len(b.nums) == jsonlBatch || len(b.buf) >= jsonlBatchBytes {
+			size := min(len(b.buf), jsonlBatchBytes) // b belongs to a worker once sent
 			if !send(b) {
 				return
 			}
-			b = &lineBatch{done: make(chan struct{}), buf: make([]byte, 0, min(len(b.buf), jsonlBatchBytes))}
+			b = &lineBatch{done: make(chan struct{}), buf: make([]byte, 0, size)}
 		}
 	}
 	if err := sc.Err(); err != nil {

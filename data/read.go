@@ -39,7 +39,8 @@ type Options struct {
 	// prompt id seen and drops repeated (prompt, model) outcomes.
 	Dedup bool
 	// Progress, when set, is called with the bytes read so far of each
-	// text file (for progress bars); it must be cheap.
+	// text file (for progress bars); it must be cheap and safe to call
+	// from another goroutine than Read's.
 	Progress func(file string, done, total int64)
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -50,13 +51,13 @@ func TestJSONLStreams(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "arena.jsonl")
 	size := writeArenaJSONL(t, path, 25000) // ~100 MB
 	var readAtFirst int64 = -1
-	var done int64
+	var done atomic.Int64 // Progress runs on the reader's goroutine
 	var maxHeap uint64
 	n := 0
-	opt := Options{Progress: func(_ string, d, _ int64) { done = d }}
+	opt := Options{Progress: func(_ string, d, _ int64) { done.Store(d) }}
 	h := Handler{Battle: func(b *Battle) error {
 		if n == 0 {
-			readAtFirst = done
+			readAtFirst = done.Load()
 		}
 		n++
 		if n%5000 == 0 {
