@@ -221,35 +221,17 @@ func checkCost(field string, c float64) error {
 type outcomeDecoder struct{}
 
 func (outcomeDecoder) decode(r row, e emitter) error {
-	var o Outcome
+	f := fields{r: r}
+	o := Outcome{PromptID: f.optStr("prompt_id"), Prompt: f.str("prompt"), Model: f.str("model"), Score: f.num("score")}
+	f.check(checkScore("score", o.Score))
+	o.Cost, o.HasCost = f.optNum("cost")
+	f.check(checkCost("cost", o.Cost))
+	o.Task = f.optStr("task")
+	o.Time = f.optTime("timestamp")
+	if f.err != nil {
+		return f.err
+	}
 	var err error
-	if o.PromptID, err = r.optStr("prompt_id"); err != nil {
-		return err
-	}
-	if o.Prompt, err = r.str("prompt"); err != nil {
-		return err
-	}
-	if o.Model, err = r.str("model"); err != nil {
-		return err
-	}
-	if o.Score, err = r.num("score"); err != nil {
-		return err
-	}
-	if err := checkScore("score", o.Score); err != nil {
-		return err
-	}
-	if o.Cost, o.HasCost, err = r.optNum("cost"); err != nil {
-		return err
-	}
-	if err := checkCost("cost", o.Cost); err != nil {
-		return err
-	}
-	if o.Task, err = r.optStr("task"); err != nil {
-		return err
-	}
-	if o.Time, err = r.optTime("timestamp"); err != nil {
-		return err
-	}
 	if o.Meta, err = metaFrom(r); err != nil {
 		return err
 	}
@@ -665,37 +647,19 @@ func userTurn(v any, field string, last bool) (string, int, error) {
 // arenaDecoder reads Chatbot Arena conversations and canonical battles.
 type arenaDecoder struct{ lastTurn bool }
 
-// arenaKnown are the arena fields that become Battle fields.
-var arenaKnown = map[string]bool{"prompt_id": true, "prompt": true, "model_a": true, "model_b": true,
-	"winner": true, "task": true, "judge": true, "language": true, "turn": true, "tstamp": true,
-	"timestamp": true, "conversation_a": true, "conversation_b": true, "meta": true}
-
 // arenaMeta are scalar arena fields kept in Meta.
 var arenaMeta = []string{"question_id", "anony", "id"}
 
 func (d arenaDecoder) decode(r row, e emitter) error {
-	var b Battle
-	var err error
-	if b.ModelA, err = r.str("model_a"); err != nil {
-		return err
-	}
-	if b.ModelB, err = r.str("model_b"); err != nil {
-		return err
-	}
-	w, err := r.str("winner")
-	if err != nil {
-		return err
-	}
-	b.Winner = Winner(w)
-	if !b.Winner.Valid() {
-		return ferr("winner", "%q is not model_a, model_b, tie or tie (bothbad)", truncate(w, 40))
+	f := fields{r: r}
+	b := Battle{ModelA: f.str("model_a"), ModelB: f.str("model_b"), Winner: Winner(f.str("winner"))}
+	if f.err == nil && !b.Winner.Valid() {
+		return ferr("winner", "%q is not model_a, model_b, tie or tie (bothbad)", truncate(string(b.Winner), 40))
 	}
 	turns := 0
 	if v, ok := r.get("prompt"); ok && v != nil {
-		if b.Prompt, err = r.str("prompt"); err != nil {
-			return err
-		}
-	} else {
+		b.Prompt = f.str("prompt")
+	} else if f.err == nil {
 		conv, err := r.structured("conversation_a")
 		if err != nil {
 			return err
@@ -704,36 +668,27 @@ func (d arenaDecoder) decode(r row, e emitter) error {
 			return err
 		}
 	}
-	if b.PromptID, err = r.optStr("prompt_id"); err != nil {
-		return err
-	}
-	if b.Task, err = r.optStr("task"); err != nil {
-		return err
-	}
-	if b.Judge, err = r.optStr("judge"); err != nil {
-		return err
-	}
-	if b.Language, err = r.optStr("language"); err != nil {
-		return err
-	}
-	if t, ok, err := r.optNum("turn"); err != nil {
-		return err
-	} else if ok {
+	b.PromptID = f.optStr("prompt_id")
+	b.Task = f.optStr("task")
+	b.Judge = f.optStr("judge")
+	b.Language = f.optStr("language")
+	b.Turn = turns
+	if t, ok := f.optNum("turn"); ok {
 		if t < 0 || t != float64(int(t)) {
 			return ferr("turn", "%v is not a turn count", t)
 		}
 		b.Turn = int(t)
-	} else {
-		b.Turn = turns
 	}
-	for _, f := range []string{"timestamp", "tstamp"} {
-		if _, ok := r.get(f); ok {
-			if b.Time, err = r.optTime(f); err != nil {
-				return err
-			}
+	for _, name := range []string{"timestamp", "tstamp"} {
+		if _, ok := r.get(name); ok {
+			b.Time = f.optTime(name)
 			break
 		}
 	}
+	if f.err != nil {
+		return f.err
+	}
+	var err error
 	if b.Meta, err = metaFrom(r); err != nil {
 		return err
 	}
@@ -758,13 +713,10 @@ func (d arenaDecoder) decode(r row, e emitter) error {
 type arena55kDecoder struct{ lastTurn bool }
 
 func (d arena55kDecoder) decode(r row, e emitter) error {
-	var b Battle
-	var err error
-	if b.ModelA, err = r.str("model_a"); err != nil {
-		return err
-	}
-	if b.ModelB, err = r.str("model_b"); err != nil {
-		return err
+	f := fields{r: r}
+	b := Battle{ModelA: f.str("model_a"), ModelB: f.str("model_b")}
+	if f.err != nil {
+		return f.err
 	}
 	pv, err := r.structured("prompt")
 	if err != nil {
@@ -778,14 +730,14 @@ func (d arena55kDecoder) decode(r row, e emitter) error {
 		field string
 		w     Winner
 	}{{"winner_model_a", WinnerA}, {"winner_model_b", WinnerB}, {"winner_tie", Tie}} {
-		f, err := r.num(c.field)
-		if err != nil {
-			return err
+		x := f.num(c.field)
+		if f.err != nil {
+			return f.err
 		}
-		if f != 0 && f != 1 {
-			return ferr(c.field, "%v is not 0 or 1", f)
+		if x != 0 && x != 1 {
+			return ferr(c.field, "%v is not 0 or 1", x)
 		}
-		if f == 1 {
+		if x == 1 {
 			ones = append(ones, c.w)
 		}
 	}
@@ -793,20 +745,16 @@ func (d arena55kDecoder) decode(r row, e emitter) error {
 		return ferr("winner_model_a", "%d of winner_model_a, winner_model_b, winner_tie are 1; want exactly one", len(ones))
 	}
 	b.Winner = ones[0]
-	if id, err := r.optStr("id"); err != nil {
-		return err
-	} else if id != "" {
-		b.Meta = map[string]string{"id": id}
-	}
-	for _, k := range []string{"response_a", "response_b"} {
-		if s, err := r.optStr(k); err != nil {
-			return err
-		} else if s != "" {
+	for _, k := range []string{"id", "response_a", "response_b"} {
+		if s := f.optStr(k); s != "" {
 			if b.Meta == nil {
 				b.Meta = map[string]string{}
 			}
 			b.Meta[k] = s
 		}
+	}
+	if f.err != nil {
+		return f.err
 	}
 	return e.battle(&b)
 }
@@ -815,34 +763,19 @@ func (d arena55kDecoder) decode(r row, e emitter) error {
 type pairsDecoder struct{}
 
 func (pairsDecoder) decode(r row, e emitter) error {
-	var b Battle
-	var err error
-	if b.Prompt, err = r.str("prompt"); err != nil {
-		return err
-	}
-	if b.ModelA, err = r.str("winner"); err != nil {
-		return err
-	}
-	if b.ModelB, err = r.str("loser"); err != nil {
-		return err
-	}
-	b.Winner = WinnerA
-	if t, ok, err := r.optNum("tie"); err != nil {
-		return err
-	} else if ok && t != 0 {
+	f := fields{r: r}
+	b := Battle{Prompt: f.str("prompt"), ModelA: f.str("winner"), ModelB: f.str("loser"), Winner: WinnerA}
+	if t, ok := f.optNum("tie"); ok && t != 0 {
 		if t != 1 {
 			return ferr("tie", "%v is not a boolean", t)
 		}
 		b.Winner = Tie
 	}
-	if b.PromptID, err = r.optStr("prompt_id"); err != nil {
-		return err
-	}
-	if b.Task, err = r.optStr("task"); err != nil {
-		return err
-	}
-	if b.Time, err = r.optTime("timestamp"); err != nil {
-		return err
+	b.PromptID = f.optStr("prompt_id")
+	b.Task = f.optStr("task")
+	b.Time = f.optTime("timestamp")
+	if f.err != nil {
+		return f.err
 	}
 	return e.battle(&b)
 }
@@ -851,92 +784,58 @@ func (pairsDecoder) decode(r row, e emitter) error {
 type feedbackDecoder struct{}
 
 func (feedbackDecoder) decode(r row, e emitter) error {
-	var f Feedback
-	var err error
-	if f.RequestID, err = r.str("request_id"); err != nil {
-		return err
-	}
-	if f.Time, err = r.optTime("timestamp"); err != nil {
-		return err
-	}
-	if f.Prompt, err = r.optStr("prompt"); err != nil {
-		return err
-	}
-	if f.PromptID, err = r.optStr("prompt_id"); err != nil {
-		return err
-	}
-	if f.Prompt == "" && f.PromptID == "" {
+	f := fields{r: r}
+	fb := Feedback{RequestID: f.str("request_id"), Time: f.optTime("timestamp"), Prompt: f.optStr("prompt"), PromptID: f.optStr("prompt_id")}
+	if f.err == nil && fb.Prompt == "" && fb.PromptID == "" {
 		return ferr("prompt", "missing, and no prompt_id")
 	}
-	if f.Model, err = r.str("model"); err != nil {
-		return err
-	}
-	if f.RouterVersion, err = r.optStr("router_version"); err != nil {
-		return err
+	fb.Model = f.str("model")
+	fb.RouterVersion = f.optStr("router_version")
+	if f.err != nil {
+		return f.err
 	}
 	sv, _ := r.get("signal")
 	switch x := sv.(type) {
 	case string:
 		switch x {
 		case SignalThumbsUp, SignalThumbsDown, SignalRetry, SignalCompleted:
-			f.Signal = x
+			fb.Signal = x
 		default:
 			s, err := toFloat(x)
 			if err != nil {
 				return ferr("signal", "%q is not thumbs_up, thumbs_down, retry, completed or a score", truncate(x, 40))
 			}
-			f.Score, f.HasScore = s, true
+			fb.Score, fb.HasScore = s, true
 		}
 	default:
 		s, err := toFloat(sv)
 		if err != nil {
 			return ferr("signal", "%v", err)
 		}
-		f.Score, f.HasScore = s, true
+		fb.Score, fb.HasScore = s, true
 	}
-	if f.HasScore {
-		if err := checkScore("signal", f.Score); err != nil {
-			return err
-		}
+	if fb.HasScore {
+		f.check(checkScore("signal", fb.Score))
 	}
-	if f.Cost, f.HasCost, err = r.optNum("cost"); err != nil {
-		return err
+	fb.Cost, fb.HasCost = f.optNum("cost")
+	f.check(checkCost("cost", fb.Cost))
+	fb.LatencyMS, fb.HasLatency = f.optNum("latency_ms")
+	if f.err != nil {
+		return f.err
 	}
-	if err := checkCost("cost", f.Cost); err != nil {
-		return err
-	}
-	if f.LatencyMS, f.HasLatency, err = r.optNum("latency_ms"); err != nil {
-		return err
-	}
-	return e.feedback(&f)
+	return e.feedback(&fb)
 }
 
 // decisionDecoder reads the server's decision log.
 type decisionDecoder struct{}
 
 func (decisionDecoder) decode(r row, e emitter) error {
-	var d Decision
-	var err error
-	if d.RequestID, err = r.str("request_id"); err != nil {
-		return err
-	}
-	if d.Time, err = r.optTime("timestamp"); err != nil {
-		return err
-	}
-	if d.PromptHash, err = r.optStr("prompt_hash"); err != nil {
-		return err
-	}
-	if d.Prompt, err = r.optStr("prompt"); err != nil {
-		return err
-	}
-	if d.Router, err = r.optStr("router"); err != nil {
-		return err
-	}
-	if d.RouterVersion, err = r.optStr("router_version"); err != nil {
-		return err
-	}
-	if d.ChosenModel, err = r.str("chosen_model"); err != nil {
-		return err
+	f := fields{r: r}
+	d := Decision{RequestID: f.str("request_id"), Time: f.optTime("timestamp"), PromptHash: f.optStr("prompt_hash"),
+		Prompt: f.optStr("prompt"), Router: f.optStr("router"), RouterVersion: f.optStr("router_version"),
+		ChosenModel: f.str("chosen_model")}
+	if f.err != nil {
+		return f.err
 	}
 	if v, ok := r.get("scores"); ok && v != nil {
 		sv, err := r.structured("scores")
@@ -969,8 +868,9 @@ func (decisionDecoder) decode(r row, e emitter) error {
 			d.Policy = string(b)
 		}
 	}
-	if d.LatencyUS, _, err = r.optNum("latency_us"); err != nil {
-		return err
+	d.LatencyUS, _ = f.optNum("latency_us")
+	if f.err != nil {
+		return f.err
 	}
 	return e.decision(&d)
 }

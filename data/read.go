@@ -421,13 +421,8 @@ func (e *fileEmitter) flush() error {
 		var err error
 		switch x := rec.(type) {
 		case *Outcome:
-			if e.excluded(x.Prompt) {
-				rep.skip("excluded", nil)
+			if !e.admit(x.Prompt, &x.PromptID, &x.Task) {
 				continue
-			}
-			x.PromptID = e.promptID(x.PromptID, x.Prompt)
-			if x.Task == "" {
-				x.Task = e.task(x.Prompt)
 			}
 			if e.r.seen != nil {
 				k := [2]string{x.PromptID, x.Model}
@@ -441,24 +436,15 @@ func (e *fileEmitter) flush() error {
 			rep.Outcomes++
 			err = e.h.Outcome(x)
 		case *Battle:
-			if e.excluded(x.Prompt) {
-				rep.skip("excluded", nil)
+			if !e.admit(x.Prompt, &x.PromptID, &x.Task) {
 				continue
-			}
-			x.PromptID = e.promptID(x.PromptID, x.Prompt)
-			if x.Task == "" {
-				x.Task = e.task(x.Prompt)
 			}
 			rep.see(x.PromptID, x.ModelA, x.ModelB)
 			rep.Battles++
 			err = e.h.Battle(x)
 		case *Feedback:
-			if e.excluded(x.Prompt) {
-				rep.skip("excluded", nil)
+			if !e.admit(x.Prompt, &x.PromptID, nil) {
 				continue
-			}
-			if x.Prompt != "" {
-				x.PromptID = e.promptID(x.PromptID, x.Prompt)
 			}
 			rep.Feedback++
 			err = e.h.Feedback(x)
@@ -472,6 +458,23 @@ func (e *fileEmitter) flush() error {
 		e.fr.Records++
 	}
 	return nil
+}
+
+// admit applies the exclusion filter, counting what it drops, and fills
+// a record's prompt id and, when task is not nil, its task. A record
+// without prompt text keeps the prompt id its source gave.
+func (e *fileEmitter) admit(prompt string, id, task *string) bool {
+	if e.excluded(prompt) {
+		e.r.report.skip("excluded", nil)
+		return false
+	}
+	if prompt != "" || *id == "" {
+		*id = e.promptID(*id, prompt)
+	}
+	if task != nil && *task == "" {
+		*task = e.task(prompt)
+	}
+	return true
 }
 
 // Dataset holds records read whole into memory.

@@ -358,34 +358,30 @@ func pqDict(name string, get func(i int) string) pqCol {
 	}}
 }
 
-func pqF64(name string, get func(i int) (float64, bool)) pqCol {
-	return pqCol{arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Float64, Nullable: true}, func(b array.Builder, i int) {
-		if f, ok := get(i); ok {
-			b.(*array.Float64Builder).Append(f)
+// pqOpt is a nullable column of one Arrow type; get's false is null.
+func pqOpt[T any, B interface {
+	array.Builder
+	Append(T)
+}](name string, typ arrow.DataType, get func(i int) (T, bool)) pqCol {
+	return pqCol{arrow.Field{Name: name, Type: typ, Nullable: true}, func(b array.Builder, i int) {
+		if v, ok := get(i); ok {
+			b.(B).Append(v)
 		} else {
 			b.AppendNull()
 		}
 	}}
+}
+
+func pqF64(name string, get func(i int) (float64, bool)) pqCol {
+	return pqOpt[float64, *array.Float64Builder](name, arrow.PrimitiveTypes.Float64, get)
 }
 
 func pqI64(name string, get func(i int) (int64, bool)) pqCol {
-	return pqCol{arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Int64, Nullable: true}, func(b array.Builder, i int) {
-		if f, ok := get(i); ok {
-			b.(*array.Int64Builder).Append(f)
-		} else {
-			b.AppendNull()
-		}
-	}}
+	return pqOpt[int64, *array.Int64Builder](name, arrow.PrimitiveTypes.Int64, get)
 }
 
 func pqBool(name string, get func(i int) (bool, bool)) pqCol {
-	return pqCol{arrow.Field{Name: name, Type: arrow.FixedWidthTypes.Boolean, Nullable: true}, func(b array.Builder, i int) {
-		if v, ok := get(i); ok {
-			b.(*array.BooleanBuilder).Append(v)
-		} else {
-			b.AppendNull()
-		}
-	}}
+	return pqOpt[bool, *array.BooleanBuilder](name, arrow.FixedWidthTypes.Boolean, get)
 }
 
 // pqTime is a timestamp column; the zero time is null.

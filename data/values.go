@@ -294,3 +294,63 @@ func decodeLiteral(s string) (any, error) {
 	}
 	return v, nil
 }
+
+// fields reads the fields of a row keeping the first error, as
+// bufio.Scanner does, so a decoder reads every field and checks once.
+// After an error every read returns the zero value.
+type fields struct {
+	r   row
+	err error
+}
+
+// check keeps err when it is the first error.
+func (f *fields) check(err error) {
+	if f.err == nil {
+		f.err = err
+	}
+}
+
+func (f *fields) str(name string) string {
+	if f.err != nil {
+		return ""
+	}
+	s, err := f.r.str(name)
+	f.check(err)
+	return s
+}
+
+func (f *fields) optStr(name string) string {
+	if f.err != nil {
+		return ""
+	}
+	s, err := f.r.optStr(name)
+	f.check(err)
+	return s
+}
+
+func (f *fields) num(name string) float64 {
+	if f.err != nil {
+		return 0
+	}
+	x, err := f.r.num(name)
+	f.check(err)
+	return x
+}
+
+func (f *fields) optNum(name string) (float64, bool) {
+	if f.err != nil {
+		return 0, false
+	}
+	x, ok, err := f.r.optNum(name)
+	f.check(err)
+	return x, ok
+}
+
+func (f *fields) optTime(name string) time.Time {
+	if f.err != nil {
+		return time.Time{}
+	}
+	t, err := f.r.optTime(name)
+	f.check(err)
+	return t
+}
