@@ -138,8 +138,11 @@ type Reader struct {
 	report Report
 	// byText maps normalised prompt text to the first prompt id (Dedup).
 	byText map[string]string
-	// seen holds (prompt id, model) pairs already handed on (Dedup).
-	seen map[[2]string]struct{}
+	// seen holds (prompt, model) pairs already handed on (Dedup), as
+	// prompt number << 32 | model number.
+	seen    map[uint64]struct{}
+	promptN map[string]uint64
+	modelN  map[string]uint64
 }
 
 // NewReader returns a Reader with the given options.
@@ -147,9 +150,27 @@ func NewReader(opt Options) *Reader {
 	r := &Reader{opt: opt}
 	if opt.Dedup {
 		r.byText = map[string]string{}
-		r.seen = map[[2]string]struct{}{}
+		r.seen = map[uint64]struct{}{}
+		r.promptN = map[string]uint64{}
+		r.modelN = map[string]uint64{}
 	}
 	return r
+}
+
+// pairKey numbers a (prompt id, model) pair for the Dedup set; rows of
+// one prompt usually come together, so the last prompt is remembered.
+func (r *Reader) pairKey(promptID, model string) uint64 {
+	p, ok := r.promptN[promptID]
+	if !ok {
+		p = uint64(len(r.promptN))
+		r.promptN[promptID] = p
+	}
+	m, ok := r.modelN[model]
+	if !ok {
+		m = uint64(len(r.modelN))
+		r.modelN[model] = m
+	}
+	return p<<32 | m
 }
 
 // Report returns what was read so far.
@@ -425,7 +446,7 @@ func (e *fileEmitter) flush() error {
 				continue
 			}
 			if e.r.seen != nil {
-				k := [2]string{x.PromptID, x.Model}
+				k := e.r.pairKey(x.PromptID, x.Model)
 				if _, dup := e.r.seen[k]; dup {
 					rep.skip("duplicate", nil)
 					continue

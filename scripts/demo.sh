@@ -48,6 +48,12 @@ step "splitting outcomes by prompt hash" \
 step "stats: test split" \
 	"$BIN" data stats "$SPLIT/test.parquet"
 
+step "embedding the training prompts (built-in encoder, fitted here)" \
+	"$BIN" embed --data "$SPLIT/train.parquet" --encoder builtin --out "$DEMO_DIR/embeddings.parquet"
+step "embedding train+test: the cache is reused, only new prompts are encoded" \
+	"$BIN" embed --data "$SPLIT/train.parquet" --data "$SPLIT/test.parquet" \
+	--encoder "builtin:$DEMO_DIR/embeddings.encoder" --out "$DEMO_DIR/embeddings.parquet"
+
 # --- train / eval / serve: appended by later issues ----------------------------
 
 printf '\n==> demo finished; outputs in %s\n' "$DEMO_DIR"

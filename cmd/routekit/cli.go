@@ -52,6 +52,7 @@ func commands() *command {
 		short: "train, evaluate and serve learned LLM routers",
 		subs: []*command{
 			dataCommand(),
+			embedCommand(),
 		},
 	}
 }

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/routekit/routekit/cmd/routekit/internal/progress"
+	"github.com/routekit/routekit/data"
+	"github.com/routekit/routekit/models/encoder"
+)
+
+// encoderFlags are the flags that choose and configure an encoder.
+type encoderFlags struct {
+	spec     string
+	save     string
+	builtin  encoder.BuiltinConfig
+	onnx     encoder.ONNXConfig
+	batch    int
+	ortUsage string
+}
+
+func (f *encoderFlags) register(fs *flag.FlagSet) {
+	d := encoder.DefaultBuiltinConfig()
+	fs.StringVar(&f.spec, "encoder", "builtin", "encoder: builtin (fit on the data's prompts), builtin:FILE (a fitted one) or onnx:DIR")
+	fs.StringVar(&f.save, "save-encoder", "", "where to save a built-in encoder fitted here (default: beside --out, as .encoder)")
+	fs.IntVar(&f.builtin.Dim, "dim", d.Dim, "dimension of a built-in encoder fitted here")
+	fs.Uint64Var(&f.builtin.Seed, "encoder-seed", d.Seed, "seed of a built-in encoder fitted here")
+	fs.StringVar(&f.onnx.LibraryPath, "ort-lib", ortLibrary(), "ONNX Runtime library `file` for onnx encoders (default $ROUTEKIT_ORT_LIB, else "+defaultORTLib+")")
+	fs.IntVar(&f.onnx.Sessions, "onnx-sessions", 0, "ONNX Runtime sessions in the pool (default: one per core)")
+	fs.IntVar(&f.onnx.IntraOpThreads, "onnx-threads", 0, "intra-op threads per ONNX session (default 1)")
+	fs.IntVar(&f.onnx.MaxLength, "max-length", 0, "ONNX encoder token budget, longer prompts keep head and tail (default: the model's)")
+	fs.IntVar(&f.batch, "batch", 256, "prompts per encode call")
+}
+
+// open returns the encoder, fitting a built-in one on texts when asked
+// (and saving it), with a progress note on stderr for slow steps.
+func (f *encoderFlags) open(ctx context.Context, e *env, texts []string, defaultSave string) (encoder.Encoder, error) {
+	spec, err := encoder.ParseSpec(f.spec)
+	if err != nil {
+		return nil, usagef("--encoder: %v", err)
+	}
+	start := time.Now()
+	if spec.NeedsFit() && progress.IsTerminal(e.stderr) {
+		fmt.Fprintf(e.stderr, "fitting the built-in encoder on %d prompts...\r", len(texts))
+	}
+	enc, err := encoder.Open(ctx, spec, encoder.OpenConfig{Builtin: f.builtin, ONNX: f.onnx}, texts)
+	if err != nil {
+		return nil, err
+	}
+	if spec.NeedsFit() {
+		save := f.save
+		if save == "" {
+			save = defaultSave
+		}
+		if err := encoder.SaveBuiltin(save, enc.(*encoder.Builtin)); err != nil {
+			return nil, err
+		}
+		e.log.Info("fitted the built-in encoder", "prompts", len(texts), "dim", enc.Dim(), "seconds", time.Since(start).Seconds(), "saved", save)
+	}
+	return enc, nil
+}
+
+func closeEncoder(enc encoder.Encoder) {
+	if c, ok := enc.(io.Closer); ok {
+		c.Close()
+	}
+}
+
+func embedCommand() *command {
+	return &command{
+		name:  "embed",
+		usage: "--data FILE... --encoder SPEC --out FILE.parquet",
+		short: "embed the prompts of data files into an embedding cache",
+		long: `Writes prompt_id, encoder_id, embedding (list<float32>) for every distinct
+prompt of the data. An existing --out made by the same encoder is reused:
+only prompts missing from it are encoded. A built-in encoder fitted here is
+saved (--save-encoder) so that builtin:FILE reproduces the same vectors.`,
+		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+			var rf readFlags
+			rf.register(fs)
+			fs.Var(&rf.in, "data", "data `file` (repeatable; same as --in)")
+			var ef encoderFlags
+			ef.register(fs)
+			out := fs.String("out", "", "embedding cache `file` (.parquet)")
+			return func(ctx context.Context, e *env, args []string) error {
+				opt, inputs, _, err := rf.options(ctx, args)
+				if err != nil {
+					return err
+				}
+				if *out == "" {
+					return usagef("--out is required")
+				}
+				var ids, texts []string
+				seen := map[string]bool{}
+				add := func(id, text string) {
+					if !seen[id] {
+						seen[id] = true
+						ids = append(ids, id)
+						texts = append(texts, text)
+					}
+				}
+				h := data.Handler{
+					Outcome: func(o *data.Outcome) error { add(o.PromptID, o.Prompt); return nil },
+					Battle:  func(b *data.Battle) error { add(b.PromptID, b.Prompt); return nil },
+				}
+				if _, err := readAll(ctx, e, opt, inputs, h); err != nil {
+					return err
+				}
+				if len(ids) == 0 {
+					return fmt.Errorf("no prompts in %s", strings.Join(inputs, ", "))
+				}
+				enc, err := ef.open(ctx, e, texts, strings.TrimSuffix(*out, ".parquet")+".encoder")
+				if err != nil {
+					return err
+				}
+				defer closeEncoder(enc)
+				cache, err := encoder.LoadCache(ctx, *out, enc.Identity(), enc.Dim())
+				if err != nil {
+					return err
+				}
+				reused := 0
+				for _, id := range ids {
+					if _, ok := cache.Get(id); ok {
+						reused++
+					}
+				}
+				bar := progress.New(e.stderr, "encoding", int64(len(ids)-reused), "prompts")
+				start := time.Now()
+				_, n, err := encoder.Embed(ctx, enc, cache, ids, texts, encoder.EmbedConfig{
+					Batch:    ef.batch,
+					Progress: func(done, total int) { bar.Update(int64(done)) },
+				})
+				bar.Done()
+				if err != nil {
+					return err
+				}
+				secs := time.Since(start).Seconds()
+				if err := cache.Save(*out); err != nil {
+					return err
+				}
+				rate := ""
+				if n > 0 && secs > 0 {
+					rate = fmt.Sprintf(" (%.0f prompts/s)", float64(n)/secs)
+				}
+				e.log.Info("embedded", "out", *out, "prompts", len(ids), "encoded", n, "reused", reused)
+				fmt.Fprintf(e.stdout, "encoder %s, dim %d\n", enc.Identity(), enc.Dim())
+				fmt.Fprintf(e.stdout, "%d prompts: %d from the cache, %d encoded in %.1fs%s", len(ids), reused, n, secs, rate)
+				if cache.Stale > 0 {
+					fmt.Fprintf(e.stdout, "; %d rows of another encoder dropped", cache.Stale)
+				}
+				fmt.Fprintf(e.stdout, "\nwrote %d embeddings to %s\n", cache.Len(), *out)
+				return nil
+			}
+		},
+	}
+}

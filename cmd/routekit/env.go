@@ -1,0 +1,28 @@
+package main
+
+import (
+	"os"
+)
+
+// envVars lists every environment variable routekit reads; only this
+// file reads them.
+var envVars = []struct{ name, doc string }{
+	{"ROUTEKIT_ORT_LIB", "path of the ONNX Runtime shared library for ONNX encoders (make setup puts it in .cache/ort/)"},
+}
+
+// defaultORTLib is where make setup puts the ONNX Runtime library,
+// relative to the project root.
+const defaultORTLib = ".cache/ort/libonnxruntime.so.1.30.0"
+
+// ortLibrary returns the ONNX Runtime library: ROUTEKIT_ORT_LIB, else the
+// make setup location when it exists (from the working directory), else
+// "" (the ONNX encoder then says how to get it).
+func ortLibrary() string {
+	if p := os.Getenv("ROUTEKIT_ORT_LIB"); p != "" {
+		return p
+	}
+	if _, err := os.Stat(defaultORTLib); err == nil {
+		return defaultORTLib
+	}
+	return ""
+}
