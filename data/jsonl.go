@@ -186,12 +186,11 @@ func (s *jsonlSource) Close() error {
 	}
 	s.closed = true
 	close(s.stop)
-	// Drain so the producer and workers finish the batches in flight; the
-	// file is closed only then, so no read races the close.
-	go func() {
-		for range s.batches {
-		}
-	}()
+	// Drain until the producer, seeing stop, closes the channel; then the
+	// workers finish the batches in flight. The file is closed only then,
+	// so no read races the close.
+	for range s.batches {
+	}
 	s.wg.Wait()
 	return s.rc.Close()
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // writeArenaJSONL writes n Chatbot Arena battles with long conversations.
@@ -101,8 +102,8 @@ func TestJSONLCloseEarly(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Goroutines wind down after Close returns.
-	for i := 0; i < 100 && runtime.NumGoroutine() > before; i++ {
-		runtime.Gosched()
+	for i := 0; i < 200 && runtime.NumGoroutine() > before; i++ {
+		time.Sleep(10 * time.Millisecond)
 	}
 	if g := runtime.NumGoroutine(); g > before {
 		t.Errorf("%d goroutines after the read, %d before", g, before)
