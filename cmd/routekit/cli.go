@@ -53,6 +53,7 @@ func commands() *command {
 		subs: []*command{
 			dataCommand(),
 			embedCommand(),
+			trainCommand(),
 		},
 	}
 }

@@ -115,6 +115,9 @@ func Write(dir string, m Manifest, blobs map[string][]byte) error {
 		os.RemoveAll(tmp)
 		return fmt.Errorf("writing artifact %s: %w", dir, err)
 	}
+	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp makes it 0700
+		return fail(err)
+	}
 	m.FormatVersion = FormatVersion
 	m.Blobs = m.Blobs[:0]
 	names := make([]string, 0, len(blobs))
