@@ -124,7 +124,7 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 				m := artifact.Manifest{
 					Router: *router, Created: time.Now().UTC(), Encoder: enc.Identity(), ScorerBlob: "scorer.bin",
 					Seed: *seed, Hyperparameters: hyper, Validation: scoresMap(scores),
-					Data:   artifact.DataFingerprint{Files: inputs, Rows: rep.Rows, Prompts: len(ds.Prompts)},
+					Data:   artifact.DataFingerprint{Files: inputs, Rows: rep.Rows, Prompts: len(ds.Prompts), SHA256: ds.Fingerprint},
 					Policy: defaultPolicy(ds),
 				}
 				for i, name := range ds.Models {
