@@ -8,6 +8,19 @@
 // better on held-out data by the configured margin, measured with package
 // eval.
 //
+// # Matrix factorisation
+//
+// TrainMF fits RouteLLM's matrix-factorisation router (models.MF) for any
+// number of models, on battles (Bradley–Terry loss), graded answers
+// (pointwise binary cross-entropy with a per-model bias) or both. Its
+// model is low-rank and its gradients have a closed form, so it does not
+// use GoMLX: mini-batch AdamW in float32, the two Dim×D matrix products
+// of each batch done by gonum's BLAS (float32 measured twice as fast as
+// float64 there). One epoch over 100k battles with D = 256 and Dim = 128
+// takes about 1.5 s on 2 cores (BenchmarkTrainMFEpoch), and early
+// stopping ends a run after 10 to 20 epochs, so a full training takes well
+// under a minute with cached embeddings. Hooks.OnEpoch reports progress.
+//
 // train is the only package in the module that may import GoMLX. A training
 // run is not safe for concurrent use; start one run per goroutine. Runs take
 // an explicit seed.

@@ -54,6 +54,8 @@ func commands() *command {
 			dataCommand(),
 			embedCommand(),
 			trainCommand(),
+			routeCommand(),
+			evalCommand(),
 		},
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/routekit/routekit/cmd/routekit/internal/progress"
+	"github.com/routekit/routekit/irt"
 	"github.com/routekit/routekit/models"
 	"github.com/routekit/routekit/models/artifact"
 	"github.com/routekit/routekit/models/encoder"
@@ -40,12 +41,14 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 			fs.Var(&rf.in, "data", "training data `file` (repeatable; same as --in)")
 			var ef encoderFlags
 			ef.register(fs)
-			router := fs.String("router", "knn", "router kind: knn")
+			router := fs.String("router", "knn", "router kind: knn, mf or irt")
 			out := fs.String("out", "", "artifact `directory` to create")
 			cache := fs.String("cache", "", "embedding cache `file` to reuse and update")
 			val := fs.Float64("val", 0.1, "share of prompts held out for validation")
 			seed := fs.Uint64("seed", 1, "seed of the split and the training")
 			knnK := fs.Int("knn-k", 0, "knn: neighbours (default 40)")
+			mfDim := fs.Int("mf-dim", 0, "mf: model embedding dimension (default 128)")
+			epochs := fs.Int("epochs", 0, "mf: maximum epochs (default: the trainer's; early stopping on validation)")
 			return func(ctx context.Context, e *env, args []string) error {
 				opt, inputs, cat, err := rf.options(ctx, args)
 				if err != nil {
@@ -110,8 +113,45 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 					}
 					sc = k
 					hyper["k"], hyper["prior_weight"] = k.Config().K, k.Config().PriorWeight
+				case "mf":
+					cfg := train.MFConfig{Dim: *mfDim, Epochs: *epochs, Seed: *seed}
+					pairs, points := trainRecords(ds, isVal)
+					bar := progress.New(e.stderr, "mf", 0, "epochs")
+					m, rep, err := train.TrainMF(ctx, emb, ds.Models, pairs, points, cfg, train.Hooks{OnEpoch: func(s train.EpochStats) {
+						bar.SetTotal(fmt.Sprintf("mf epoch %d: train loss %.4f, val loss %.4f, val acc %.3f", s.Epoch, s.TrainLoss, s.ValLoss, s.ValAccuracy), 0)
+						bar.Update(int64(s.Epoch))
+						e.log.Debug("epoch", "epoch", s.Epoch, "train_loss", s.TrainLoss, "val_loss", s.ValLoss, "val_accuracy", s.ValAccuracy)
+					}})
+					bar.Done()
+					if err != nil {
+						return err
+					}
+					sc = m
+					hyper["dim"], hyper["epochs"], hyper["best_epoch"] = m.Dim, rep.Epochs, rep.BestEpoch
+				case "irt":
+					cfg := irt.Config{Seed: *seed}
+					prompts, scores := train.PointScores(ds, notMask(isVal))
+					var resp []irt.Response
+					for r, p := range prompts {
+						for mi, y := range scores[r] {
+							if !math.IsNaN(y) {
+								resp = append(resp, irt.Response{Prompt: p, Model: mi, Score: y})
+							}
+						}
+					}
+					bar := progress.New(e.stderr, "irt", 0, "iterations")
+					p, rep, err := irt.Fit(ctx, emb, ds.Models, resp, cfg, func(f irt.FitProgress) {
+						bar.SetTotal(fmt.Sprintf("irt iteration %d: objective %.4f, val log-loss %.4f", f.Iter, f.Objective, f.ValLogLoss), 0)
+						bar.Update(int64(f.Iter))
+					})
+					bar.Done()
+					if err != nil {
+						return err
+					}
+					sc = &models.IRT{P: p}
+					hyper["dims"], hyper["iterations"], hyper["optimizer"] = p.K, rep.Iterations, string(rep.Optimizer)
 				default:
-					return usagef("--router %q: want knn", *router)
+					return usagef("--router %q: want knn, mf or irt", *router)
 				}
 				scores := train.Evaluate(sc, ds, emb, isVal)
 				e.log.Info("trained", "router", *router, "seconds", time.Since(start).Seconds())
@@ -148,6 +188,23 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 			}
 		},
 	}
+}
+
+// trainRecords returns the battles and graded answers of training prompts.
+func trainRecords(ds *train.Dataset, isVal []bool) ([]train.Pair, []train.Point) {
+	var pairs []train.Pair
+	var points []train.Point
+	for _, p := range ds.Pairs {
+		if !isVal[p.Prompt] {
+			pairs = append(pairs, p)
+		}
+	}
+	for _, p := range ds.Points {
+		if !isVal[p.Prompt] {
+			points = append(points, p)
+		}
+	}
+	return pairs, points
 }
 
 func notMask(m []bool) []bool {

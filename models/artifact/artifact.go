@@ -81,7 +81,9 @@ type Manifest struct {
 	Encoder       encoder.Identity `json:"encoder"`
 	// EncoderBlob names the blob holding a fitted built-in encoder;
 	// empty for an ONNX encoder, which is loaded from its own directory.
-	EncoderBlob     string             `json:"encoder_blob,omitempty"`
+	EncoderBlob string `json:"encoder_blob,omitempty"`
+	// EncoderPath is an ONNX encoder's model directory.
+	EncoderPath     string             `json:"encoder_path,omitempty"`
 	ScorerBlob      string             `json:"scorer_blob"`
 	Data            DataFingerprint    `json:"data"`
 	Seed            uint64             `json:"seed"`

@@ -1,0 +1,371 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/routekit/routekit/eval"
+	"github.com/routekit/routekit/models/artifact"
+	"github.com/routekit/routekit/models/encoder"
+	"github.com/routekit/routekit/train"
+)
+
+// evalRouter is one router under evaluation: its P(model good) for each
+// test prompt and candidate model.
+type evalRouter struct {
+	name  string
+	probs [][]float64
+}
+
+// routerScores is one router's line of the --json output.
+type routerScores struct {
+	APGR              *float64              `json:"apgr,omitempty"`
+	CPT20             *float64              `json:"cpt20,omitempty"`
+	CPT50             *float64              `json:"cpt50,omitempty"`
+	CPT80             *float64              `json:"cpt80,omitempty"`
+	AUC               *float64              `json:"auc,omitempty"`
+	QualityAtBestCost *float64              `json:"quality_at_best_cost,omitempty"`
+	CostAtBestQuality *float64              `json:"cost_at_best_quality,omitempty"`
+	Saving            *float64              `json:"saving,omitempty"`
+	AIQ               *float64              `json:"aiq,omitempty"`
+	ZeroAIQ           *float64              `json:"zero_aiq,omitempty"`
+	Curve             [][2]float64          `json:"curve,omitempty"`
+	CI95              map[string][2]float64 `json:"ci95,omitempty"`
+}
+
+func num(f float64) *float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil
+	}
+	return &f
+}
+
+func evalCommand() *command {
+	return &command{
+		name:  "eval",
+		usage: "--data TEST [--artifact DIR]... [--router random|oracle|single:M]... [--strong M --weak M] [--json]",
+		short: "score routers on held-out outcomes: APGR, CPT, cost-quality curves, baselines",
+		long: `Two-model mode (--strong/--weak, or data with two models): RouteLLM's APGR,
+CPT(20/50/80%) and AUC over quantile thresholds of each router's strong-win
+score (P(strong) - P(weak)). Many-model mode: the lambda sweep of
+argmax P - lambda*cost, quality at the best single model's cost, cost at its
+quality and the saving, AIQ, with every single model, the oracle and random
+routing. Prompts missing an answer of a candidate model are reported and left
+out for every router alike. Bootstrap 95% intervals on the headline numbers.`,
+		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+			var rf readFlags
+			rf.register(fs)
+			fs.Var(&rf.in, "data", "test data `file` (repeatable; same as --in)")
+			var arts, pseudo listFlag
+			fs.Var(&arts, "artifact", "router artifact `directory` (repeatable)")
+			fs.Var(&pseudo, "router", "pseudo-router: random, oracle or single:MODEL (repeatable)")
+			strong := fs.String("strong", "", "two-model mode: the strong model")
+			weak := fs.String("weak", "", "two-model mode: the weak model")
+			asJSON := fs.Bool("json", false, "print one JSON object")
+			seed := fs.Uint64("seed", 1, "seed of random routing and the bootstrap")
+			resamples := fs.Int("bootstrap", 200, "bootstrap resamples for the 95% intervals (0: none)")
+			ort := fs.String("ort-lib", ortLibrary(), "ONNX Runtime library `file` for artifacts with an ONNX encoder")
+			return func(ctx context.Context, e *env, args []string) error {
+				opt, inputs, cat, err := rf.options(ctx, args)
+				if err != nil {
+					return err
+				}
+				if (*strong == "") != (*weak == "") {
+					return usagef("--strong and --weak go together")
+				}
+				b := train.NewBuilder()
+				if _, err := readAll(ctx, e, opt, inputs, b.Handler()); err != nil {
+					return err
+				}
+				ds, err := b.Build(cat)
+				if err != nil {
+					return err
+				}
+				cand := ds.Models
+				if *strong != "" {
+					cand = []string{*strong, *weak}
+				}
+				mi := make([]int, len(cand))
+				for i, m := range cand {
+					mi[i] = -1
+					for j, d := range ds.Models {
+						if d == m {
+							mi[i] = j
+						}
+					}
+					if mi[i] < 0 {
+						return fmt.Errorf("model %s has no answers in the data", m)
+					}
+				}
+				all := make([]int, len(ds.Prompts))
+				for i := range all {
+					all[i] = i
+				}
+				fullScores, fullCosts := ds.ScoreMatrix(all)
+				var prompts []int
+				var scores, costs [][]float64
+				missing := 0
+				for p := range all {
+					s, c := make([]float64, len(cand)), make([]float64, len(cand))
+					ok := true
+					for i, j := range mi {
+						s[i], c[i] = fullScores[p][j], fullCosts[p][j]
+						if math.IsNaN(s[i]) {
+							ok = false
+						}
+						if math.IsNaN(c[i]) {
+							c[i] = ds.Costs[j]
+						}
+					}
+					if !ok {
+						missing++
+						continue
+					}
+					prompts, scores, costs = append(prompts, p), append(scores, s), append(costs, c)
+				}
+				if len(prompts) == 0 {
+					return errors.New("no prompt has an answer of every candidate model")
+				}
+				texts := make([]string, len(prompts))
+				for i, p := range prompts {
+					texts[i] = ds.Texts[p]
+				}
+				var routers []evalRouter
+				for _, dir := range arts.values {
+					r, err := artifactRouter(ctx, dir, cand, texts, *ort)
+					if err != nil {
+						return err
+					}
+					routers = append(routers, r)
+				}
+				doRandom := false
+				for _, p := range pseudo.values {
+					switch {
+					case p == "random":
+						doRandom = true
+					case p == "oracle":
+						routers = append(routers, evalRouter{name: "oracle", probs: scores})
+					case strings.HasPrefix(p, "single:"):
+						m := strings.TrimPrefix(p, "single:")
+						k := -1
+						for i, c := range cand {
+							if c == m {
+								k = i
+							}
+						}
+						if k < 0 {
+							return usagef("--router %s: not a candidate model", p)
+						}
+						probs := make([][]float64, len(prompts))
+						for i := range probs {
+							probs[i] = make([]float64, len(cand))
+							probs[i][k] = 1
+						}
+						routers = append(routers, evalRouter{name: p, probs: probs})
+					default:
+						return usagef("--router %q: want random, oracle or single:MODEL", p)
+					}
+				}
+				rng := rand.New(rand.NewPCG(*seed, 0x5eed))
+				res := map[string]any{"n_prompts": len(prompts), "models": cand, "excluded_prompts": missing}
+				out := map[string]routerScores{}
+				two := len(cand) == 2
+				var mm *eval.ManyModelResult
+				if two {
+					s, w := 0, 1
+					if *strong == "" && ds.Costs[mi[1]] > ds.Costs[mi[0]] {
+						s, w = 1, 0 // the dearer model is the strong one
+					}
+					res["strong"], res["weak"] = cand[s], cand[w]
+					sv, wv := column(scores, s), column(scores, w)
+					cfg := eval.DefaultTwoModelConfig()
+					for _, r := range routers {
+						win := make([]float64, len(prompts))
+						for i := range win {
+							win[i] = r.probs[i][s] - r.probs[i][w]
+						}
+						tr, err := eval.TwoModel(win, sv, wv, cfg)
+						if err != nil {
+							return fmt.Errorf("router %s: %w", r.name, err)
+						}
+						rs := twoScores(tr)
+						if *resamples > 0 {
+							if lo, hi, err := eval.BootstrapAPGR(win, sv, wv, cfg, *resamples, rng); err == nil {
+								rs.CI95 = map[string][2]float64{"apgr": {lo, hi}}
+							}
+						}
+						out[r.name] = rs
+					}
+					if doRandom {
+						rr, err := eval.RandomTwoModel(sv, wv, 0, rng, cfg)
+						if err != nil {
+							return err
+						}
+						out["random"] = routerScores{APGR: num(rr.APGR), CPT20: num(rr.CPT20), CPT50: num(rr.CPT50), CPT80: num(rr.CPT80), AUC: num(rr.AUC)}
+					}
+				}
+				cfg := eval.DefaultManyModelConfig()
+				for _, r := range routers {
+					mr, err := eval.ManyModel(r.probs, scores, costs, cand, cfg)
+					if err != nil {
+						return fmt.Errorf("router %s: %w", r.name, err)
+					}
+					mm = mr
+					rs := out[r.name]
+					rs.QualityAtBestCost, rs.CostAtBestQuality, rs.Saving = num(mr.QualityAtBestCost), num(mr.CostAtBestQuality), num(mr.Saving)
+					rs.AIQ, rs.ZeroAIQ = num(mr.AIQ), num(mr.ZeroAIQ)
+					if !two {
+						for _, p := range mr.Curve {
+							rs.Curve = append(rs.Curve, [2]float64{p.Cost, p.Quality})
+						}
+						if *resamples > 0 {
+							if lo, hi, err := eval.BootstrapQualityAtBestCost(r.probs, scores, costs, cand, cfg, *resamples, rng); err == nil {
+								if rs.CI95 == nil {
+									rs.CI95 = map[string][2]float64{}
+								}
+								rs.CI95["quality_at_best_cost"] = [2]float64{lo, hi}
+							}
+						}
+					}
+					out[r.name] = rs
+				}
+				if mm == nil {
+					// Baselines need one ManyModel run; the oracle's probs
+					// are the scores themselves.
+					if mm, err = eval.ManyModel(scores, scores, costs, cand, cfg); err != nil {
+						return err
+					}
+				}
+				if doRandom && !two {
+					out["random"] = routerScores{AIQ: num(mm.ZeroAIQ)}
+				}
+				b0 := mm.Singles[mm.Best]
+				res["best_single"] = map[string]any{"model": b0.Model, "quality": b0.Quality, "cost": b0.Cost}
+				singles := map[string]any{}
+				for _, s := range mm.Singles {
+					singles[s.Model] = map[string]float64{"quality": s.Quality, "cost": s.Cost}
+				}
+				res["singles"] = singles
+				res["oracle"] = map[string]float64{"quality": mm.Oracle.Quality, "cost": mm.Oracle.Cost}
+				res["routers"] = out
+				if *asJSON {
+					return writeJSON(e.stdout, res)
+				}
+				printEval(e, res, out, two, missing)
+				return nil
+			}
+		},
+	}
+}
+
+func column(m [][]float64, j int) []float64 {
+	out := make([]float64, len(m))
+	for i := range m {
+		out[i] = m[i][j]
+	}
+	return out
+}
+
+func twoScores(tr *eval.TwoModelResult) routerScores {
+	rs := routerScores{APGR: num(tr.APGR), CPT20: num(tr.CPT20), CPT50: num(tr.CPT50), CPT80: num(tr.CPT80), AUC: num(tr.AUC)}
+	for _, p := range tr.Points {
+		rs.Curve = append(rs.Curve, [2]float64{p.Share, p.Quality})
+	}
+	return rs
+}
+
+// artifactRouter loads an artifact and scores the test prompts.
+func artifactRouter(ctx context.Context, dir string, cand, texts []string, ort string) (evalRouter, error) {
+	l, err := artifact.Load(ctx, dir, encoder.ONNXConfig{LibraryPath: ort})
+	if err != nil {
+		return evalRouter{}, err
+	}
+	if c, ok := l.Encoder.(interface{ Close() error }); ok {
+		defer c.Close()
+	}
+	names := l.Router.Scorer.Models()
+	idx := make([]int, len(cand))
+	for i, c := range cand {
+		idx[i] = -1
+		for j, n := range names {
+			if n == c {
+				idx[i] = j
+			}
+		}
+		if idx[i] < 0 {
+			return evalRouter{}, fmt.Errorf("artifact %s does not score model %s", dir, c)
+		}
+	}
+	emb, err := l.Encoder.Encode(ctx, texts)
+	if err != nil {
+		return evalRouter{}, err
+	}
+	probs := make([][]float64, len(texts))
+	buf := make([]float64, len(names))
+	for i, v := range emb {
+		l.Router.Scorer.Score(v, buf)
+		probs[i] = make([]float64, len(cand))
+		for k, j := range idx {
+			probs[i][k] = buf[j]
+		}
+	}
+	name := l.Manifest.Router + ":" + dir
+	return evalRouter{name: name, probs: probs}, nil
+}
+
+func fmtNum(p *float64, format string) string {
+	if p == nil {
+		return "-"
+	}
+	return fmt.Sprintf(format, *p)
+}
+
+func printEval(e *env, res map[string]any, out map[string]routerScores, two bool, missing int) {
+	fmt.Fprintf(e.stdout, "%d prompts (%d left out: a candidate model has no answer), models %v\n", res["n_prompts"], missing, res["models"])
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	names := sortedNames(out)
+	if two {
+		fmt.Fprintf(e.stdout, "strong %v, weak %v\n\n", res["strong"], res["weak"])
+		fmt.Fprintln(tw, "router\tAPGR\t95% CI\tCPT(20%)\tCPT(50%)\tCPT(80%)\t")
+		for _, n := range names {
+			r := out[n]
+			ci := "-"
+			if c, ok := r.CI95["apgr"]; ok {
+				ci = fmt.Sprintf("[%.3f, %.3f]", c[0], c[1])
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", n, fmtNum(r.APGR, "%.3f"), ci, fmtNum(r.CPT20, "%.1f%%"), fmtNum(r.CPT50, "%.1f%%"), fmtNum(r.CPT80, "%.1f%%"))
+		}
+	} else {
+		b := res["best_single"].(map[string]any)
+		fmt.Fprintf(e.stdout, "best single model %v: quality %.4f at $%.6f per query; oracle %.4f\n\n", b["model"], b["quality"], b["cost"], res["oracle"].(map[string]float64)["quality"])
+		fmt.Fprintln(tw, "router\tquality at best cost\t95% CI\tcost at best quality\tsaving\tAIQ\t")
+		for _, n := range names {
+			r := out[n]
+			ci := "-"
+			if c, ok := r.CI95["quality_at_best_cost"]; ok {
+				ci = fmt.Sprintf("[%.4f, %.4f]", c[0], c[1])
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", n, fmtNum(r.QualityAtBestCost, "%.4f"), ci, fmtNum(r.CostAtBestQuality, "$%.6f"), fmtNum(r.Saving, "%.3f"), fmtNum(r.AIQ, "%.4f"))
+		}
+	}
+	tw.Flush()
+}
+
+func sortedNames(m map[string]routerScores) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	for i := 1; i < len(names); i++ {
+		for j := i; j > 0 && names[j] < names[j-1]; j-- {
+			names[j], names[j-1] = names[j-1], names[j]
+		}
+	}
+	return names
+}
