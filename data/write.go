@@ -62,6 +62,9 @@ func Create(path string, c Container, k Kind) (*Writer, error) {
 		return nil, fmt.Errorf("%s: decisions are written as JSONL only", path)
 	}
 	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", path, err)
+	}
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return nil, fmt.Errorf("creating %s: %w", path, err)

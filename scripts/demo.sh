@@ -54,6 +54,24 @@ step "embedding train+test: the cache is reused, only new prompts are encoded" \
 	"$BIN" embed --data "$SPLIT/train.parquet" --data "$SPLIT/test.parquet" \
 	--encoder "builtin:$DEMO_DIR/embeddings.encoder" --out "$DEMO_DIR/embeddings.parquet"
 
-# --- train / eval / serve: appended by later issues ----------------------------
+# --- train and evaluate ---------------------------------------------------------
+ENC="builtin:$DEMO_DIR/embeddings.encoder"
+CACHE="$DEMO_DIR/embeddings.parquet"
+step "training an IRT router on the training outcomes (embeddings from the cache)" \
+	"$BIN" train --router irt --data "$SPLIT/train.parquet" --encoder "$ENC" --cache "$CACHE" --out "$DEMO_DIR/irt"
+step "training the kNN baseline" \
+	"$BIN" train --router knn --data "$SPLIT/train.parquet" --encoder "$ENC" --cache "$CACHE" --out "$DEMO_DIR/knn"
+step "training a matrix-factorization router on Arena-style battles (prices from the catalog)" \
+	"$BIN" train --router mf --data "$WORLD/battles.parquet" --catalog "$WORLD/catalog.yaml" --encoder "$ENC" --cache "$CACHE" --out "$DEMO_DIR/mf"
+step "evaluating them on the held-out test prompts, with random routing and the oracle" \
+	"$BIN" eval --data "$SPLIT/test.parquet" --artifact "$DEMO_DIR/irt" --artifact "$DEMO_DIR/knn" --artifact "$DEMO_DIR/mf" \
+	--router random --router oracle
+step "routing a few prompts with the IRT router (lambda 20: a dollar is worth 20 score points)" \
+	"$BIN" route --artifact "$DEMO_DIR/irt" --lambda 20 \
+	"Hi! What is 12 plus 30?" \
+	"Implement a trie in Python that supports deletion; optimise for O(n log n) and rigorously prove the complexity." \
+	"Translate 'good morning' into French."
+
+# --- serve: appended by later issues --------------------------------------------
 
 printf '\n==> demo finished; outputs in %s\n' "$DEMO_DIR"

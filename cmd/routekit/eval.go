@@ -319,6 +319,14 @@ func artifactRouter(ctx context.Context, dir string, cand, texts []string, ort s
 	return evalRouter{name: name, probs: probs}, nil
 }
 
+// pct prints a share as a percentage.
+func pct(p *float64) string {
+	if p == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f%%", 100**p)
+}
+
 func fmtNum(p *float64, format string) string {
 	if p == nil {
 		return "-"
@@ -339,7 +347,7 @@ func printEval(e *env, res map[string]any, out map[string]routerScores, two bool
 			if c, ok := r.CI95["apgr"]; ok {
 				ci = fmt.Sprintf("[%.3f, %.3f]", c[0], c[1])
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", n, fmtNum(r.APGR, "%.3f"), ci, fmtNum(r.CPT20, "%.1f%%"), fmtNum(r.CPT50, "%.1f%%"), fmtNum(r.CPT80, "%.1f%%"))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", n, fmtNum(r.APGR, "%.3f"), ci, pct(r.CPT20), pct(r.CPT50), pct(r.CPT80))
 		}
 	} else {
 		b := res["best_single"].(map[string]any)

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# bench-routers.sh — train knn, irt and mf on the public router data in
+# ../shared/data and evaluate them on held-out prompts (the figures in
+# BENCHMARKS.md). Usage: scripts/bench-routers.sh [OUT_DIR]
+set -euo pipefail
+BIN=${BIN:-bin/routekit}
+SHARED=${ROUTEKIT_SHARED_DATA:-../shared/data}
+OUT=${1:-.cache/bench-routers}
+[ -x "$BIN" ] || { echo "bench-routers: build first (make build)" >&2; exit 1; }
+[ -d "$SHARED" ] || { echo "bench-routers: no public data at $SHARED" >&2; exit 1; }
+rm -rf "$OUT"
+mkdir -p "$OUT"
+
+train_all() { # NAME TRAIN_FILE CATALOG
+	for r in knn irt mf; do
+		"$BIN" train --router "$r" --data "$2" --catalog "$3" --out "$OUT/$1/$r" >/dev/null
+	done
+}
+
+echo "==> LLMRouter (9 models; train on dcrouter_train, test on dcrouter_test)"
+L=$SHARED/llmrouter
+train_all llmrouter "$L/dcrouter_train.json" "$L/llm_candidates.json"
+"$BIN" eval --data "$L/dcrouter_test.json" --catalog "$L/llm_candidates.json" \
+	--artifact "$OUT/llmrouter/knn" --artifact "$OUT/llmrouter/irt" --artifact "$OUT/llmrouter/mf" \
+	--router random --router oracle "$@"
+
+for b in mmlu gsm8k; do
+	echo "==> RouteLLM $b (split by prompt hash 70/30, seed 1)"
+	files=("$SHARED/routellm/$b"/*.csv)
+	"$BIN" data import --in "${files[@]}" --dedup=false --out "$OUT/$b/all.parquet" >/dev/null
+	"$BIN" data split --in "$OUT/$b/all.parquet" --out-dir "$OUT/$b" --fractions 0.7,0,0.3 --seed 1 >/dev/null
+	train_all "$b" "$OUT/$b/train.parquet" scripts/catalogs/routellm.yaml
+	"$BIN" eval --data "$OUT/$b/test.parquet" --catalog scripts/catalogs/routellm.yaml \
+		--artifact "$OUT/$b/knn" --artifact "$OUT/$b/irt" --artifact "$OUT/$b/mf" --router random --router oracle
+done
