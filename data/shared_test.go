@@ -2,35 +2,13 @@ package data
 
 import (
 	"context"
-	"os"
+	"github.com/routekit/routekit/internal/sharedtest"
 	"path/filepath"
 	"testing"
 )
 
-// sharedData returns the folder of the public router data (../shared/data
-// from the project root), or skips the test when it is absent.
-func sharedData(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("ROUTEKIT_SHARED_DATA"); d != "" {
-		return d
-	}
-	dir, err := filepath.Abs(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for ; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			d := filepath.Join(filepath.Dir(dir), "shared", "data")
-			if _, err := os.Stat(d); err != nil {
-				t.Skipf("no public router data at %s (set ROUTEKIT_SHARED_DATA): skipping", d)
-			}
-			return d
-		}
-		if filepath.Dir(dir) == dir {
-			t.Skip("no go.mod above the test: skipping the shared-data test")
-		}
-	}
-}
+// sharedData returns the folder of the public router data, or skips.
+func sharedData(t testing.TB) string { return sharedtest.Dir(t) }
 
 func readShared(t *testing.T, opt Options, paths ...string) (*Dataset, *Report) {
 	t.Helper()

@@ -7,6 +7,7 @@ package encoder
 import (
 	"context"
 	"fmt"
+	"github.com/routekit/routekit/internal/sharedtest"
 	"hash/fnv"
 	"math"
 	"os"
@@ -127,35 +128,11 @@ func synthRouterSet(t testing.TB) *routerSet {
 	return synthSet
 }
 
-// sharedDataDir returns ../shared/data from the module root, or skips.
-func sharedDataDir(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("ROUTEKIT_SHARED_DATA"); d != "" {
-		return d
-	}
-	dir, err := filepath.Abs(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for ; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			d := filepath.Join(filepath.Dir(dir), "shared", "data")
-			if _, err := os.Stat(d); err != nil {
-				t.Skipf("no public router data at %s (set ROUTEKIT_SHARED_DATA): skipping", d)
-			}
-			return d
-		}
-		if filepath.Dir(dir) == dir {
-			t.Skip("no go.mod above the test: skipping the shared-data test")
-		}
-	}
-}
-
 // dcrouterSet is LLMRouter's dcrouter_train.json (5608 prompts, 9
 // models, 14 tasks), split 80/20 by prompt hash.
 func dcrouterSet(t testing.TB) *routerSet {
 	t.Helper()
-	dir := sharedDataDir(t)
+	dir := sharedtest.Dir(t)
 	path := filepath.Join(dir, "llmrouter", "dcrouter_train.json")
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("no %s: skipping", path)
