@@ -3,6 +3,7 @@ package data
 import (
 	"context"
 	"github.com/routekit/routekit/internal/sharedtest"
+	"math"
 	"path/filepath"
 	"testing"
 )
@@ -113,5 +114,42 @@ func TestSharedLLMRouterTasks(t *testing.T) {
 	}
 	if len(tasks) != 14 {
 		t.Errorf("tasks = %d, want 14", len(tasks))
+	}
+}
+
+func TestSharedMTBench(t *testing.T) {
+	dir := filepath.Join(sharedData(t), "routellm/mt_bench")
+	ctx := context.Background()
+	all, excluded, err := ReadMTBench(ctx, filepath.Join(dir, "question.jsonl"), filepath.Join(dir, "judgements.jsonl"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 160 || excluded != 0 {
+		t.Fatalf("%d outcomes (%d excluded), want 80 questions x 2 models", len(all), excluded)
+	}
+	for _, o := range all {
+		if o.Meta["turns_judged"] != "2" || o.Score < 0 || o.Score > 1 {
+			t.Fatalf("outcome %+v: want both turns judged and a score in [0, 1]", o)
+		}
+	}
+	set, err := LoadPromptSet(filepath.Join(dir, "contaminated_prompts.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clean, excluded, err := ReadMTBench(ctx, filepath.Join(dir, "question.jsonl"), filepath.Join(dir, "judgements.jsonl"), set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if excluded == 0 || len(clean) != 2*(80-excluded) {
+		t.Errorf("contaminated filter: %d excluded, %d outcomes", excluded, len(clean))
+	}
+	t.Logf("MT-Bench: %d questions, %d contaminated dropped", 80, excluded)
+}
+
+func TestMTBenchScore(t *testing.T) {
+	for grade, want := range map[float64]float64{1: 0, 10: 1, 5.5: 0.5} {
+		if got := MTBenchScore(grade); math.Abs(got-want) > 1e-15 {
+			t.Errorf("MTBenchScore(%v) = %v, want %v", grade, got, want)
+		}
 	}
 }

@@ -33,3 +33,9 @@ for b in mmlu gsm8k; do
 	"$BIN" eval --data "$OUT/$b/test.parquet" --catalog scripts/catalogs/routellm.yaml \
 		--artifact "$OUT/$b/knn" --artifact "$OUT/$b/irt" --artifact "$OUT/$b/mf" --router random --router oracle
 done
+
+echo "==> RouteLLM MT-Bench (turn 1 prompts, contaminated dropped), routers trained on MMLU and GSM8K"
+M=$SHARED/routellm/mt_bench
+"$BIN" data mtbench --dir "$M" --exclude "$M/contaminated_prompts.jsonl" --out "$OUT/mtbench.parquet" >/dev/null
+"$BIN" eval --data "$OUT/mtbench.parquet" --catalog scripts/catalogs/routellm.yaml \
+	--artifact "$OUT/mmlu/knn" --artifact "$OUT/mmlu/mf" --artifact "$OUT/gsm8k/mf" --router random --router oracle

@@ -21,7 +21,7 @@ func dataCommand() *command {
 	return &command{
 		name:  "data",
 		short: "import, inspect and split router data",
-		subs:  []*command{dataImportCommand(), dataStatsCommand(), dataSplitCommand(), dataSynthCommand()},
+		subs:  []*command{dataImportCommand(), dataStatsCommand(), dataSplitCommand(), dataSynthCommand(), dataMTBenchCommand()},
 	}
 }
 
