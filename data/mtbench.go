@@ -134,4 +134,3 @@ func eachRow(ctx context.Context, path string, fn func(r row, line int) error) e
 		}
 	}
 }
-
