@@ -39,3 +39,13 @@ M=$SHARED/routellm/mt_bench
 "$BIN" data mtbench --dir "$M" --exclude "$M/contaminated_prompts.jsonl" --out "$OUT/mtbench.parquet" >/dev/null
 "$BIN" eval --data "$OUT/mtbench.parquet" --catalog scripts/catalogs/routellm.yaml \
 	--artifact "$OUT/mmlu/knn" --artifact "$OUT/mmlu/mf" --artifact "$OUT/gsm8k/mf" --router random --router oracle
+
+echo "==> RouteProfile (8 models): train on the 4,200 battles, test on the 600 x 8 outcomes"
+R=$SHARED/routeprofile
+C=scripts/catalogs/routeprofile.yaml
+"$BIN" data import --in "$R/routing_test_data.json" --catalog "$C" --out "$OUT/routeprofile/test.parquet" >/dev/null
+for r in knn irt mf; do
+	"$BIN" train --router "$r" --data "$R/pairwise_arena.jsonl" --catalog "$C" --out "$OUT/routeprofile/$r" >/dev/null
+done
+"$BIN" eval --data "$OUT/routeprofile/test.parquet" --artifact "$OUT/routeprofile/knn" --artifact "$OUT/routeprofile/irt" \
+	--artifact "$OUT/routeprofile/mf" --router random --router oracle
