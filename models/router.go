@@ -119,7 +119,7 @@ func (p Policy) Choose(models []string, scores, costs []float64) (int, error) {
 				continue
 			}
 			u := scores[i] - p.Lambda*costs[i]
-			if u > bestU || (u == bestU && costs[i] < costs[best]) {
+			if best < 0 || u > bestU || (u == bestU && costs[i] < costs[best]) {
 				best, bestU = i, u
 			}
 		}

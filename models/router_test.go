@@ -98,3 +98,15 @@ func TestRouterRoute(t *testing.T) {
 		t.Error("NewRouter accepted 1 cost for 2 models")
 	}
 }
+
+// A subset that leaves out the first model must not read a cost at -1.
+func TestRouteSubsetWithoutFirstModel(t *testing.T) {
+	r, err := NewRouter(fixedScorer{[]string{"small", "medium", "large"}}, []float64{0.001, 0.01, 0.1}, Policy{Kind: PolicyUtility, Lambda: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := r.Route(context.Background(), Request{Embedding: []float32{0.9}, Models: []string{"medium", "large"}})
+	if err != nil || (d.Model != "medium" && d.Model != "large") {
+		t.Errorf("route over {medium, large}: %+v, %v", d, err)
+	}
+}

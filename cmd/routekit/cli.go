@@ -56,6 +56,8 @@ func commands() *command {
 			trainCommand(),
 			routeCommand(),
 			evalCommand(),
+			calibrateCommand(),
+			irtCommand(),
 		},
 	}
 }

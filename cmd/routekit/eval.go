@@ -1,16 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/routekit/routekit/eval"
+	"github.com/routekit/routekit/eval/report"
 	"github.com/routekit/routekit/models/artifact"
 	"github.com/routekit/routekit/models/encoder"
 	"github.com/routekit/routekit/train"
@@ -49,7 +53,7 @@ func num(f float64) *float64 {
 func evalCommand() *command {
 	return &command{
 		name:  "eval",
-		usage: "--data TEST [--artifact DIR]... [--router random|oracle|single:M]... [--strong M --weak M] [--json]",
+		usage: "--data TEST [--artifact DIR]... [--router random|oracle|single:M]... [--strong M --weak M] [--json] [--report FILE]",
 		short: "score routers on held-out outcomes: APGR, CPT, cost-quality curves, baselines",
 		long: `Two-model mode (--strong/--weak, or data with two models): RouteLLM's APGR,
 CPT(20/50/80%) and AUC over quantile thresholds of each router's strong-win
@@ -57,7 +61,9 @@ score (P(strong) - P(weak)). Many-model mode: the lambda sweep of
 argmax P - lambda*cost, quality at the best single model's cost, cost at its
 quality and the saving, AIQ, with every single model, the oracle and random
 routing. Prompts missing an answer of a candidate model are reported and left
-out for every router alike. Bootstrap 95% intervals on the headline numbers.`,
+out for every router alike. Bootstrap 95% intervals on the headline numbers.
+--report FILE also writes a self-contained HTML page (inline SVG plot, tables,
+data fingerprint) next to the text or JSON output.`,
 		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			var rf readFlags
 			rf.register(fs)
@@ -68,6 +74,7 @@ out for every router alike. Bootstrap 95% intervals on the headline numbers.`,
 			strong := fs.String("strong", "", "two-model mode: the strong model")
 			weak := fs.String("weak", "", "two-model mode: the weak model")
 			asJSON := fs.Bool("json", false, "print one JSON object")
+			reportFile := fs.String("report", "", "also write an HTML report (plot and tables) to `file`")
 			seed := fs.Uint64("seed", 1, "seed of random routing and the bootstrap")
 			resamples := fs.Int("bootstrap", 200, "bootstrap resamples for the 95% intervals (0: none)")
 			ort := fs.String("ort-lib", ortLibrary(), "ONNX Runtime library `file` for artifacts with an ONNX encoder")
@@ -177,12 +184,14 @@ out for every router alike. Bootstrap 95% intervals on the headline numbers.`,
 				out := map[string]routerScores{}
 				two := len(cand) == 2
 				var mm *eval.ManyModelResult
+				rep := reportInput{two: two, oracleAPGR: math.NaN()}
 				if two {
 					s, w := 0, 1
 					if *strong == "" && ds.Costs[mi[1]] > ds.Costs[mi[0]] {
 						s, w = 1, 0 // the dearer model is the strong one
 					}
 					res["strong"], res["weak"] = cand[s], cand[w]
+					rep.strong, rep.weak = s, w
 					sv, wv := column(scores, s), column(scores, w)
 					cfg := eval.DefaultTwoModelConfig()
 					for _, r := range routers {
@@ -195,6 +204,7 @@ out for every router alike. Bootstrap 95% intervals on the headline numbers.`,
 							return fmt.Errorf("router %s: %w", r.name, err)
 						}
 						rs := twoScores(tr)
+						rep.oracleAPGR = tr.OracleAPGR
 						if *resamples > 0 {
 							if lo, hi, err := eval.BootstrapAPGR(win, sv, wv, cfg, *resamples, rng); err == nil {
 								rs.CI95 = map[string][2]float64{"apgr": {lo, hi}}
@@ -208,6 +218,9 @@ out for every router alike. Bootstrap 95% intervals on the headline numbers.`,
 							return err
 						}
 						out["random"] = routerScores{APGR: num(rr.APGR), CPT20: num(rr.CPT20), CPT50: num(rr.CPT50), CPT80: num(rr.CPT80), AUC: num(rr.AUC)}
+						for _, p := range rr.Points {
+							rep.randomCurve = append(rep.randomCurve, [2]float64{p.Share, p.Quality})
+						}
 					}
 				}
 				cfg := eval.DefaultManyModelConfig()
@@ -254,6 +267,13 @@ out for every router alike. Bootstrap 95% intervals on the headline numbers.`,
 				res["singles"] = singles
 				res["oracle"] = map[string]float64{"quality": mm.Oracle.Quality, "cost": mm.Oracle.Cost}
 				res["routers"] = out
+				if *reportFile != "" {
+					rep.inputs, rep.models, rep.prompts, rep.missing = inputs, cand, len(prompts), missing
+					rep.sha, rep.out, rep.mm, rep.random = ds.Fingerprint, out, mm, doRandom
+					if err := writeReport(*reportFile, buildPage(&rep, time.Now())); err != nil {
+						return err
+					}
+				}
 				if *asJSON {
 					return writeJSON(e.stdout, res)
 				}
@@ -376,4 +396,145 @@ func sortedNames(m map[string]routerScores) []string {
 		}
 	}
 	return names
+}
+
+// reportInput is what --report draws: the results computed above.
+type reportInput struct {
+	two            bool
+	strong, weak   int // indices in models (two-model mode)
+	inputs, models []string
+	prompts        int
+	missing        int
+	sha            string
+	out            map[string]routerScores
+	mm             *eval.ManyModelResult
+	random         bool         // --router random was given
+	randomCurve    [][2]float64 // two-model mode: the mean random curve
+	oracleAPGR     float64      // two-model mode: the exact oracle bound
+}
+
+// buildPage lays out the report: one plot and the score tables. Routers are
+// in name order, as in the text table, so each keeps one colour throughout.
+func buildPage(in *reportInput, now time.Time) *report.Page {
+	p := &report.Page{
+		Title: "routekit eval",
+		Fingerprint: report.Fingerprint{
+			Inputs: in.inputs, Prompts: in.prompts, LeftOut: in.missing,
+			Models: in.models, SHA256: in.sha, Generated: now,
+		},
+	}
+	names := sortedNames(in.out)
+	f := func(v *float64, format string) string { return fmtNum(v, format) }
+	mm := in.mm
+	if in.two {
+		strong, weak := mm.Singles[in.strong], mm.Singles[in.weak]
+		p.Mode = "Two-model mode (RouteLLM): strong " + strong.Model + ", weak " + weak.Model
+		p.Summary = []string{
+			fmt.Sprintf("Strong model %s: mean score %.4f at $%.6f per query. Weak model %s: mean score %.4f at $%.6f per query.",
+				strong.Model, strong.Quality, strong.Cost, weak.Model, weak.Quality, weak.Cost),
+		}
+		if !math.IsNaN(in.oracleAPGR) {
+			p.Summary = append(p.Summary, fmt.Sprintf("Exact oracle bound: APGR %.3f.", in.oracleAPGR))
+		}
+		p.Plot = report.Plot{
+			Title:  "Mean score against the share of prompts sent to the strong model, as each router's threshold moves.",
+			XLabel: "share of strong calls (fraction of prompts)",
+			YLabel: "mean score (quality)",
+			XScale: report.ScaleLinear,
+			HLines: []report.HLine{
+				{Label: "strong: " + strong.Model, Y: strong.Quality},
+				{Label: "weak: " + weak.Model, Y: weak.Quality},
+			},
+		}
+		t := report.Table{
+			Caption: "Two-model scores (higher APGR is better; lower CPT is better)",
+			Header:  []string{"router", "APGR", "APGR 95% CI", "CPT(20%)", "CPT(50%)", "CPT(80%)", "AUC"},
+		}
+		for _, n := range names {
+			r := in.out[n]
+			curve, dashed := r.Curve, false
+			if n == "random" {
+				curve, dashed = in.randomCurve, true
+			}
+			p.Plot.Series = append(p.Plot.Series, report.Series{Name: n, Points: curve, Dashed: dashed})
+			ci := "-"
+			if c, ok := r.CI95["apgr"]; ok {
+				ci = fmt.Sprintf("[%.3f, %.3f]", c[0], c[1])
+			}
+			t.Rows = append(t.Rows, []string{n, f(r.APGR, "%.3f"), ci, pct(r.CPT20), pct(r.CPT50), pct(r.CPT80), f(r.AUC, "%.4f")})
+		}
+		p.Tables = []report.Table{t}
+		p.Notes = []string{
+			"APGR: average performance gap recovered, the area under the curve rescaled so that the weak model is 0 and the strong model 1; random routing scores 0.5.",
+			"CPT(x%): the smallest share of strong calls at which a router recovers x% of the quality gap between the weak and the strong model.",
+			"Curves run over quantile thresholds of each router's strong-win score; random is the mean of random routers (dashed).",
+		}
+		return p
+	}
+
+	b := mm.Singles[mm.Best]
+	p.Mode = fmt.Sprintf("Many-model mode: %d models with costs", len(in.models))
+	p.Summary = []string{
+		fmt.Sprintf("Best single model %s: mean score %.4f at $%.6f per query. Oracle: %.4f at $%.6f per query.",
+			b.Model, b.Quality, b.Cost, mm.Oracle.Quality, mm.Oracle.Cost),
+	}
+	p.Plot = report.Plot{
+		Title:  "Average quality against average cost per query: each router's curve sweeps its price of quality lambda.",
+		XLabel: "average cost (USD/query)",
+		YLabel: "average quality (mean score)",
+	}
+	t := report.Table{
+		Caption: "Cost-quality scores (quality at and cost of the best single model's point)",
+		Header:  []string{"router", "quality at best cost", "95% CI", "cost at best quality (USD/query)", "saving", "AIQ"},
+	}
+	for _, n := range names {
+		r := in.out[n]
+		if n != "random" {
+			p.Plot.Series = append(p.Plot.Series, report.Series{Name: n, Points: r.Curve})
+		}
+		ci := "-"
+		if c, ok := r.CI95["quality_at_best_cost"]; ok {
+			ci = fmt.Sprintf("[%.4f, %.4f]", c[0], c[1])
+		}
+		t.Rows = append(t.Rows, []string{n, f(r.QualityAtBestCost, "%.4f"), ci, f(r.CostAtBestQuality, "$%.6f"), pct(r.Saving), f(r.AIQ, "%.4f")})
+	}
+	var hull [][2]float64
+	for _, h := range mm.ZeroHull {
+		hull = append(hull, [2]float64{h.Cost, h.Quality})
+	}
+	p.Plot.Series = append(p.Plot.Series, report.Series{Name: "random", Points: hull, Dashed: true})
+	ref := report.Table{
+		Caption: "Single models and the oracle",
+		Header:  []string{"model", "cost (USD/query)", "mean score", ""},
+	}
+	for i, s := range mm.Singles {
+		p.Plot.Points = append(p.Plot.Points, report.LabelledPoint{Label: s.Model, Kind: "single model", X: s.Cost, Y: s.Quality})
+		mark := ""
+		if i == mm.Best {
+			mark = "best single model"
+		}
+		ref.Rows = append(ref.Rows, []string{s.Model, fmt.Sprintf("$%.6f", s.Cost), fmt.Sprintf("%.4f", s.Quality), mark})
+	}
+	p.Plot.Points = append(p.Plot.Points, report.LabelledPoint{Label: "oracle", Kind: "oracle", X: mm.Oracle.Cost, Y: mm.Oracle.Quality})
+	ref.Rows = append(ref.Rows,
+		[]string{"oracle (each prompt's best model)", fmt.Sprintf("$%.6f", mm.Oracle.Cost), fmt.Sprintf("%.4f", mm.Oracle.Quality), "ceiling"},
+		[]string{"zero router (random mixtures)", "-", "-", fmt.Sprintf("AIQ %.4f", mm.ZeroAIQ)})
+	p.Tables = []report.Table{t, ref}
+	p.Notes = []string{
+		"Quality at best cost: the best average quality on a router's curve at no more than the best single model's cost; cost at best quality: the lowest cost reaching its quality, and saving = 1 - that cost / its cost.",
+		"AIQ: the average height of the router's non-decreasing convex hull over the single models' cost range. random (dashed) is the zero-router hull: random mixtures of single models.",
+	}
+	if p.Plot.LogX() {
+		p.Notes = append(p.Notes, fmt.Sprintf("The cost axis is logarithmic: costs span more than %dx.", report.AutoLogRatio))
+	}
+	return p
+}
+
+// writeReport writes the HTML page to file.
+func writeReport(file string, p *report.Page) error {
+	var buf bytes.Buffer
+	if err := report.Write(&buf, p); err != nil {
+		return err
+	}
+	return os.WriteFile(file, buf.Bytes(), 0o644)
 }
