@@ -65,7 +65,7 @@ step "training a matrix-factorization router on Arena-style battles (prices from
 	"$BIN" train --router mf --data "$WORLD/battles.parquet" --catalog "$WORLD/catalog.yaml" --encoder "$ENC" --cache "$CACHE" --out "$DEMO_DIR/mf"
 step "evaluating them on the held-out test prompts, with random routing and the oracle" \
 	"$BIN" eval --data "$SPLIT/test.parquet" --artifact "$DEMO_DIR/irt" --artifact "$DEMO_DIR/knn" --artifact "$DEMO_DIR/mf" \
-	--router random --router oracle
+	--router random --router oracle --report "$DEMO_DIR/eval.html"
 step "routing a few prompts with the IRT router (lambda 20: a dollar is worth 20 score points)" \
 	"$BIN" route --artifact "$DEMO_DIR/irt" --lambda 20 \
 	"Hi! What is 12 plus 30?" \
@@ -74,4 +74,4 @@ step "routing a few prompts with the IRT router (lambda 20: a dollar is worth 20
 
 # --- serve: appended by later issues --------------------------------------------
 
-printf '\n==> demo finished; outputs in %s\n' "$DEMO_DIR"
+printf '\n==> demo finished; outputs in %s (open %s/eval.html for the cost-quality plot)\n' "$DEMO_DIR" "$DEMO_DIR"
