@@ -36,6 +36,30 @@
 // prompts, so results do not depend on Config.Workers: a fit is a pure
 // function of its inputs and Config.Seed.
 //
+// Model selection (the defaults). Unless the caller sets them, Fit chooses
+// the latent dimension K and the penalty on the validation split: with
+// Config.Dims zero it tries K in SelectDims = {1, 2, 4, 8}, and with both
+// Config.L2 and Config.L2Theta zero it tries the prior precisions λ in
+// SelectPriorPrecisions = {1, 10, 100, 1000, 10000}. The penalties are
+// scaled by the number n of training responses, so that the penalised mean
+// log-loss is the negative log-posterior divided by n: L2 = λ/n is a
+// N(0, 1/λ) prior on the entries of A and W, and L2Theta =
+// AbilityPriorPrecision/n = 1/n a standard normal prior on the abilities,
+// as usual in IRT. A fixed penalty therefore weighs more, relative to the
+// data, when the data are small. Each of the (up to 20) candidates is
+// fitted with early stopping, and the fit of the lowest validation
+// log-loss is returned (ties go to the smaller K, then the stronger
+// penalty); FitReport gives the chosen Dims, L2 and L2Theta and the number
+// of Candidates. A fit costs about as much as the sum of its candidates
+// (seconds for 10^4 prompts). Setting Dims, or L2 or L2Theta, fixes that
+// part of the configuration (DefaultDims = 8, DefaultL2 = DefaultL2Theta =
+// 1e-4 fill the other fields of a partly set penalty); NoValidation, or a
+// split that leaves no validation prompt, fits the defaults without
+// selection. The selection replaced fixed defaults (K = 8, L2 = L2Theta =
+// 1e-4 on the mean log-loss, a prior that all but vanishes on small data)
+// that overfitted small data sets: on ~900 training prompts with 2 models
+// their routing was no better than random.
+//
 // Identifiability. The likelihood depends on θ and a_q only through
 // a_q·θ_m - b_q. Since a_q is positive, the remaining symmetries are the
 // permutations of the K dimensions, a rescaling of each dimension (θ_j by

@@ -31,8 +31,9 @@ const (
 	Adam Optimizer = "adam"
 )
 
-// Defaults of Config. The regularisation strengths were chosen on the
-// validation log-loss of synthetic worlds (see the package tests).
+// Defaults of Config. DefaultDims, DefaultL2 and DefaultL2Theta apply only
+// where Fit does not select K and the penalties on the validation split
+// (see the package documentation).
 const (
 	DefaultDims         = 8
 	DefaultL2           = 1e-4
@@ -48,13 +49,18 @@ const (
 // Config configures Fit. The zero value of every field means its default,
 // so Config{} is valid.
 type Config struct {
-	// Dims is the latent dimension K, 1 to MaxDims; 0 means DefaultDims.
+	// Dims is the latent dimension K, 1 to MaxDims; 0 means selected on
+	// the validation split from SelectDims (DefaultDims without
+	// validation).
 	Dims int
 	// L2 is the strength of the L2 penalty (L2/2)·(‖A‖² + ‖W‖²) added to
-	// the mean log-loss per response; 0 means DefaultL2.
+	// the mean log-loss per response. With L2 and L2Theta both 0, both are
+	// selected on the validation split (see the package documentation);
+	// otherwise 0 means DefaultL2.
 	L2 float64
 	// L2Theta is the strength of the penalty (L2Theta/2)·‖Θ‖² on the
-	// abilities; 0 means DefaultL2Theta.
+	// abilities; 0 means selected together with L2 or DefaultL2Theta, as
+	// for L2.
 	L2Theta float64
 	// MaxIter bounds the L-BFGS iterations or the Adam epochs; 0 means
 	// DefaultMaxIter.
@@ -216,13 +222,24 @@ type FitReport struct {
 	TrainPrompts   int
 	ValPrompts     int
 	Duration       time.Duration
+	// The configuration of the returned parameters: with model selection,
+	// the chosen K and penalties.
+	Dims        int
+	L2, L2Theta float64
+	// Candidates is the number of configurations fitted (1 without model
+	// selection); TotalIterations and TotalFuncEvals sum over them
+	// (Iterations and FuncEvals describe the returned fit only).
+	Candidates      int
+	TotalIterations int
+	TotalFuncEvals  int
 }
 
 // Fit fits the model to the responses. emb holds the prompt embeddings
 // (each of the same length D, L2-normalised; entries no response refers to
 // may be nil); models names the models of the Response.Model indices; resp
 // are the graded answers. progress, if non-nil, is called after every
-// iteration from the calling goroutine.
+// iteration from the calling goroutine (with model selection, for every
+// candidate in turn, Iter restarting at 1).
 //
 // Fit is deterministic: equal inputs and Config give identical Params,
 // whatever the number of workers. It returns ctx.Err() if ctx is cancelled.
@@ -231,6 +248,8 @@ func Fit(ctx context.Context, emb [][]float32, models []string, resp []Response,
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err
 	}
+	autoL2 := cfg.L2 == 0 && cfg.L2Theta == 0 && !cfg.NoValidation
+	autoK := cfg.Dims == 0 && !cfg.NoValidation
 	cfg = cfg.withDefaults()
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
@@ -239,6 +258,81 @@ func Fit(ctx context.Context, emb [][]float32, models []string, resp []Response,
 	if err != nil {
 		return nil, nil, err
 	}
+	if !autoL2 && !autoK || ds.nVal == 0 {
+		return fitOne(ctx, ds, models, cfg, progress, start)
+	}
+	return fitSelect(ctx, ds, models, cfg, autoL2, autoK, progress, start)
+}
+
+// fitSelect chooses K and/or the penalties on the validation split: every
+// candidate is fitted on the training prompts with early stopping, and the
+// fit of the lowest validation log-loss is returned (ties go to the
+// simpler candidate: smaller K, then stronger penalty).
+func fitSelect(ctx context.Context, ds *dataset, models []string, cfg Config, autoL2, autoK bool, progress func(FitProgress), start time.Time) (*Params, *FitReport, error) {
+	dims := []int{cfg.Dims}
+	if autoK {
+		dims = SelectDims
+	}
+	type pen struct{ l2, l2Theta float64 }
+	pens := []pen{{cfg.L2, cfg.L2Theta}}
+	if autoL2 {
+		pens = pens[:0]
+		n := float64(ds.nTrain)
+		for i := len(SelectPriorPrecisions) - 1; i >= 0; i-- {
+			pens = append(pens, pen{SelectPriorPrecisions[i] / n, AbilityPriorPrecision / n})
+		}
+	}
+	var bestP *Params
+	var bestRep *FitReport
+	evals, iters, cands := 0, 0, 0
+	for _, k := range dims {
+		for _, pn := range pens {
+			c := cfg
+			c.Dims, c.L2, c.L2Theta = k, pn.l2, pn.l2Theta
+			p, rep, err := fitOne(ctx, ds, models, c, progress, start)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, nil, err
+				}
+				continue // a diverged candidate is skipped
+			}
+			cands++
+			evals += rep.FuncEvals
+			iters += rep.Iterations
+			if bestRep == nil || rep.ValLogLoss < bestRep.ValLogLoss {
+				bestP, bestRep = p, rep
+			}
+		}
+	}
+	if bestRep == nil {
+		return nil, nil, errors.New("irt: fit diverged for every candidate configuration")
+	}
+	bestRep.Candidates = cands
+	bestRep.TotalFuncEvals = evals
+	bestRep.TotalIterations = iters
+	bestRep.Duration = time.Since(start)
+	return bestP, bestRep, nil
+}
+
+// Model selection grids of Fit, used when Config.Dims (SelectDims) or
+// both Config.L2 and Config.L2Theta (SelectPriorPrecisions) are zero and
+// there is a validation split.
+var (
+	// SelectDims are the candidate latent dimensions K.
+	SelectDims = []int{1, 2, 4, 8}
+	// SelectPriorPrecisions are the candidate precisions λ of the Gaussian
+	// prior on the entries of A and W: the penalty strength of the mean
+	// log-loss is L2 = λ / (number of training responses), i.e. the MAP
+	// estimate under a N(0, 1/λ) prior.
+	SelectPriorPrecisions = []float64{1, 10, 100, 1000, 10000}
+	// AbilityPriorPrecision is the precision of the N(0, I/λ) prior on the
+	// abilities Θ with penalty selection: L2Theta = λ / (number of
+	// training responses), a standard normal prior, as usual in IRT.
+	AbilityPriorPrecision = 1.0
+)
+
+// fitOne fits one configuration on ds.
+func fitOne(ctx context.Context, ds *dataset, models []string, cfg Config, progress func(FitProgress), start time.Time) (*Params, *FitReport, error) {
 	l := newLayout(len(models), cfg.Dims, ds.D)
 	obj := newObjective(l, ds, cfg.L2, cfg.L2Theta, cfg.Workers)
 	x := initParams(l, ds, cfg.Seed)
@@ -249,7 +343,12 @@ func Fit(ctx context.Context, emb [][]float32, models []string, resp []Response,
 		ValResponses:   ds.nVal,
 		TrainPrompts:   len(ds.train),
 		ValPrompts:     len(ds.val),
+		Dims:           cfg.Dims,
+		L2:             cfg.L2,
+		L2Theta:        cfg.L2Theta,
+		Candidates:     1,
 	}
+	var err error
 	switch cfg.Optimizer {
 	case Adam:
 		x, err = fitAdam(ctx, obj, x, cfg, rep, progress, start)
@@ -266,6 +365,7 @@ func Fit(ctx context.Context, emb [][]float32, models []string, resp []Response,
 		rep.ValAUC, rep.ValAccuracy = classification(obj, x, ds.val)
 	}
 	rep.Duration = time.Since(start)
+	rep.TotalIterations, rep.TotalFuncEvals = rep.Iterations, rep.FuncEvals
 	p := unpack(l, x, models)
 	if err := p.check(); err != nil {
 		return nil, nil, fmt.Errorf("irt: fit diverged: %w", err)

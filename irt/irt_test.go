@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -446,5 +447,30 @@ func TestGradient(t *testing.T) {
 		if math.Abs(num-g[i]) > 1e-6*math.Max(1, math.Abs(num)) {
 			t.Errorf("gradient[%d] = %v, numerical %v", i, g[i], num)
 		}
+	}
+}
+
+// TestSelection checks that the default fit selects K and the penalties
+// on the validation split, and that fixed fields are respected.
+func TestSelection(t *testing.T) {
+	tw, p, rep := getFit(t)
+	if rep.Candidates != len(SelectDims)*len(SelectPriorPrecisions) {
+		t.Errorf("default fit: %d candidates, want %d", rep.Candidates, len(SelectDims)*len(SelectPriorPrecisions))
+	}
+	if p.K != rep.Dims || !slices.Contains(SelectDims, p.K) {
+		t.Errorf("default fit: K = %d (report %d), want one of %v", p.K, rep.Dims, SelectDims)
+	}
+	n := float64(rep.TrainResponses)
+	if !slices.ContainsFunc(SelectPriorPrecisions, func(l float64) bool { return math.Abs(l/n-rep.L2) <= 1e-12*l/n }) ||
+		math.Abs(rep.L2Theta-AbilityPriorPrecision/n) > 1e-12/n {
+		t.Errorf("default fit: L2 = %v, L2Theta = %v, want λ/%v", rep.L2, rep.L2Theta, n)
+	}
+	train, _ := splitResp(tw.resp)
+	_, rep2, err := Fit(context.Background(), tw.emb, tw.models, train, Config{Dims: 2, L2: 1e-3, MaxIter: 30}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep2.Candidates != 1 || rep2.Dims != 2 || rep2.L2 != 1e-3 || rep2.L2Theta != DefaultL2Theta {
+		t.Errorf("fixed config: %+v", *rep2)
 	}
 }
