@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"github.com/routekit/routekit/internal/sharedtest"
 	"hash/crc32"
 	"math"
 	"reflect"
@@ -84,7 +85,7 @@ func TestRecovery(t *testing.T) {
 	for m := range truth {
 		truth[m] = tw.w.Truth.Models[m].Ability
 	}
-	rho := spearman(ab, truth)
+	rho := sharedtest.Spearman(ab, truth)
 	// Difficulty on held-out prompts.
 	var fd, td []float64
 	for q, e := range tw.emb {
@@ -93,7 +94,7 @@ func TestRecovery(t *testing.T) {
 			td = append(td, tw.diff[q])
 		}
 	}
-	r := pearson(fd, td)
+	r := sharedtest.Pearson(fd, td)
 	// Held-out log-loss against the per-model mean and the truth.
 	train, test := splitResp(tw.resp)
 	sum := make([]float64, len(tw.models))

@@ -3,7 +3,6 @@ package irt
 import (
 	"hash/fnv"
 	"math"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -106,47 +105,4 @@ func makeWorld(cfg synth.Config) (*testWorld, error) {
 		tw.resp = append(tw.resp, Response{Prompt: idx[o.PromptID], Model: midx[o.Model], Score: o.Score})
 	}
 	return tw, nil
-}
-
-// spearman returns the Spearman rank correlation of x and y.
-func spearman(x, y []float64) float64 {
-	return pearson(ranks(x), ranks(y))
-}
-
-func ranks(x []float64) []float64 {
-	idx := make([]int, len(x))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.Slice(idx, func(a, b int) bool { return x[idx[a]] < x[idx[b]] })
-	r := make([]float64, len(x))
-	for i := 0; i < len(idx); {
-		j := i
-		for j < len(idx) && x[idx[j]] == x[idx[i]] {
-			j++
-		}
-		for k := i; k < j; k++ {
-			r[idx[k]] = float64(i+j-1) / 2
-		}
-		i = j
-	}
-	return r
-}
-
-func pearson(x, y []float64) float64 {
-	n := float64(len(x))
-	var mx, my float64
-	for i := range x {
-		mx += x[i]
-		my += y[i]
-	}
-	mx /= n
-	my /= n
-	var sxy, sxx, syy float64
-	for i := range x {
-		sxy += (x[i] - mx) * (y[i] - my)
-		sxx += (x[i] - mx) * (x[i] - mx)
-		syy += (y[i] - my) * (y[i] - my)
-	}
-	return sxy / math.Sqrt(sxx*syy)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/routekit/routekit/internal/sharedtest"
 	"math"
 	"os"
 	"path/filepath"
@@ -345,59 +346,6 @@ func TestRecords(t *testing.T) {
 	}
 }
 
-// ranks returns the ranks of xs (0-based, ties averaged).
-func ranks(xs []float64) []float64 {
-	idx := make([]int, len(xs))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(a, b int) int { return cmpFloat(xs[a], xs[b]) })
-	r := make([]float64, len(xs))
-	for i := 0; i < len(idx); {
-		j := i
-		for j+1 < len(idx) && xs[idx[j+1]] == xs[idx[i]] {
-			j++
-		}
-		for k := i; k <= j; k++ {
-			r[idx[k]] = float64(i+j) / 2
-		}
-		i = j + 1
-	}
-	return r
-}
-
-func pearson(x, y []float64) float64 {
-	n := float64(len(x))
-	var mx, my float64
-	for i := range x {
-		mx += x[i]
-		my += y[i]
-	}
-	mx /= n
-	my /= n
-	var sxy, sxx, syy float64
-	for i := range x {
-		sxy += (x[i] - mx) * (y[i] - my)
-		sxx += (x[i] - mx) * (x[i] - mx)
-		syy += (y[i] - my) * (y[i] - my)
-	}
-	return sxy / math.Sqrt(sxx*syy)
-}
-
-func spearman(x, y []float64) float64 { return pearson(ranks(x), ranks(y)) }
-
-func TestSpearmanHelper(t *testing.T) {
-	if got := spearman([]float64{1, 2, 3, 4}, []float64{10, 20, 30, 40}); math.Abs(got-1) > 1e-12 {
-		t.Errorf("spearman of monotone = %v", got)
-	}
-	if got := spearman([]float64{1, 2, 3, 4}, []float64{4, 3, 2, 1}); math.Abs(got+1) > 1e-12 {
-		t.Errorf("spearman of reversed = %v", got)
-	}
-	if got := ranks([]float64{5, 1, 5, 2}); !slices.Equal(got, []float64{2.5, 0, 2.5, 1}) {
-		t.Errorf("ranks = %v", got)
-	}
-}
-
 func TestModelRanking(t *testing.T) {
 	w := smallW(t)
 	sum := map[string]float64{}
@@ -418,7 +366,7 @@ func TestModelRanking(t *testing.T) {
 			t.Errorf("model %s: ability %v is not the mean of theta %v", m.Name, m.Ability, m.Theta)
 		}
 	}
-	rho := spearman(emp, truth)
+	rho := sharedtest.Spearman(emp, truth)
 	t.Logf("Spearman(empirical mean score, true ability) = %.3f", rho)
 	if rho < 0.9 {
 		t.Errorf("Spearman(empirical mean score, true ability) = %.3f, want >= 0.9", rho)
@@ -433,7 +381,7 @@ func TestModelRanking(t *testing.T) {
 	for _, m := range w.Models {
 		price = append(price, *m.InputPrice)
 	}
-	if rho := spearman(price, truth); rho < 0.5 || rho > 0.999 {
+	if rho := sharedtest.Spearman(price, truth); rho < 0.5 || rho > 0.999 {
 		t.Errorf("Spearman(price, ability) = %.3f, want clearly positive but noisy", rho)
 	}
 }
@@ -451,7 +399,7 @@ func TestPromptDifficulty(t *testing.T) {
 		mean = append(mean, sum[p.ID]/n[p.ID])
 		diff = append(diff, w.Truth.Prompts[p.ID].Difficulty)
 	}
-	r := pearson(mean, diff)
+	r := sharedtest.Pearson(mean, diff)
 	t.Logf("corr(per-prompt mean score, difficulty) = %.3f", r)
 	if r > -0.5 {
 		t.Errorf("corr(per-prompt mean score, difficulty) = %.3f, want < -0.5", r)

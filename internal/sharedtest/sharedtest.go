@@ -1,5 +1,6 @@
-// Package sharedtest holds helpers for tests that use the public router
-// data in ../shared/data (next to the project root). It is for tests only.
+// Package sharedtest holds helpers shared by tests: the location of the
+// public router data in ../shared/data (next to the project root) and the
+// rank statistics tests assert with. It is for tests only.
 package sharedtest
 
 import (
