@@ -66,7 +66,23 @@ func layoutNames() string {
 // options builds the reader options; inputs are the --in files and args.
 func (r *readFlags) options(ctx context.Context, args []string) (data.Options, []string, *data.Catalog, error) {
 	var opt data.Options
-	inputs := append(append([]string(nil), r.in.values...), args...)
+	var inputs []string
+	for _, in := range append(append([]string(nil), r.in.values...), args...) {
+		// A quoted pattern ('mmlu/*.csv') is expanded here; a file whose
+		// name holds pattern characters is taken as it is.
+		if _, err := os.Stat(in); err != nil && strings.ContainsAny(in, "*?[") {
+			matches, gerr := filepath.Glob(in)
+			if gerr != nil {
+				return opt, nil, nil, usagef("input pattern %q: %v", in, gerr)
+			}
+			if len(matches) == 0 {
+				return opt, nil, nil, fmt.Errorf("input pattern %q matches no file", in)
+			}
+			inputs = append(inputs, matches...)
+			continue
+		}
+		inputs = append(inputs, in)
+	}
 	if len(inputs) == 0 {
 		return opt, nil, nil, usagef("no input files: give --in FILE or FILE arguments")
 	}

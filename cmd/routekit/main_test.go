@@ -189,3 +189,19 @@ func TestJSONLogs(t *testing.T) {
 		t.Errorf("--battles 0 wrote %d battles", len(ds.Battles))
 	}
 }
+
+func TestInputPatterns(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"a.jsonl", "b.jsonl"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(`{"prompt":"`+name+`","model":"m","score":1}`+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := mustRun(t, "data", "stats", "--in", filepath.Join(dir, "*.jsonl"))
+	if !strings.Contains(out, "from 2 files") {
+		t.Errorf("a quoted pattern read: %q", out)
+	}
+	if code, _, errs := runCLI(t, "data", "stats", "--in", filepath.Join(dir, "*.csv")); code == exitOK || !strings.Contains(errs, "matches no file") {
+		t.Errorf("a pattern matching nothing: exit %d, %q", code, errs)
+	}
+}
