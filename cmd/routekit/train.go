@@ -116,9 +116,14 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 				case "mf":
 					cfg := train.MFConfig{Dim: *mfDim, Epochs: *epochs, Seed: *seed}
 					pairs, points := trainRecords(ds, isVal)
-					bar := progress.New(e.stderr, "mf", 0, "epochs")
+					maxEpochs := cfg.Epochs
+					if maxEpochs == 0 {
+						maxEpochs = train.DefaultMFConfig().Epochs
+					}
+					// The ETA is an upper bound: early stopping usually ends sooner.
+					bar := progress.New(e.stderr, "mf", int64(maxEpochs), "epochs")
 					m, rep, err := train.TrainMF(ctx, emb, ds.Models, pairs, points, cfg, train.Hooks{OnEpoch: func(s train.EpochStats) {
-						bar.SetTotal(fmt.Sprintf("mf epoch %d: train loss %.4f, val loss %.4f, val acc %.3f", s.Epoch, s.TrainLoss, s.ValLoss, s.ValAccuracy), 0)
+						bar.SetLabel(fmt.Sprintf("mf epoch %d: train loss %.4f, val loss %.4f, val acc %.3f", s.Epoch, s.TrainLoss, s.ValLoss, s.ValAccuracy))
 						bar.Update(int64(s.Epoch))
 						e.log.Debug("epoch", "epoch", s.Epoch, "train_loss", s.TrainLoss, "val_loss", s.ValLoss, "val_accuracy", s.ValAccuracy)
 					}})
@@ -141,7 +146,7 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 					}
 					bar := progress.New(e.stderr, "irt", 0, "iterations")
 					p, rep, err := irt.Fit(ctx, emb, ds.Models, resp, cfg, func(f irt.FitProgress) {
-						bar.SetTotal(fmt.Sprintf("irt iteration %d: objective %.4f, val log-loss %.4f", f.Iter, f.Objective, f.ValLogLoss), 0)
+						bar.SetLabel(fmt.Sprintf("irt iteration %d: objective %.4f, val log-loss %.4f", f.Iter, f.Objective, f.ValLogLoss))
 						bar.Update(int64(f.Iter))
 					})
 					bar.Done()

@@ -46,6 +46,13 @@ func New(w io.Writer, label string, total int64, unit string) *Bar {
 	return &Bar{w: w, label: label, total: total, unit: unit, start: time.Now(), enabled: IsTerminal(w), now: time.Now}
 }
 
+// SetLabel changes the label, keeping the total and the start time.
+func (b *Bar) SetLabel(label string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.label = label
+}
+
 // SetTotal changes the total, for example when a new file starts.
 func (b *Bar) SetTotal(label string, total int64) {
 	b.mu.Lock()

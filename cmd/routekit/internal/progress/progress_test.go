@@ -48,3 +48,16 @@ func TestDraw(t *testing.T) {
 		t.Errorf("Done wrote %q, want a line clear", buf.String())
 	}
 }
+
+func TestSetLabelKeepsRate(t *testing.T) {
+	var buf bytes.Buffer
+	now := time.Unix(0, 0)
+	b := New(&buf, "mf", 100, "epochs")
+	b.enabled, b.now, b.start = true, func() time.Time { return now }, now
+	now = now.Add(10 * time.Second)
+	b.SetLabel("mf epoch 10")
+	b.Update(10)
+	if got := buf.String(); !strings.Contains(got, "mf epoch 10") || !strings.Contains(got, "1 epochs/s") || !strings.Contains(got, "ETA 1m30s") {
+		t.Errorf("bar %q: want the new label, the rate since the start and the ETA", got)
+	}
+}
