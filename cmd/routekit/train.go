@@ -49,7 +49,20 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 			knnK := fs.Int("knn-k", 0, "knn: neighbours (default 40)")
 			mfDim := fs.Int("mf-dim", 0, "mf: model embedding dimension (default 128)")
 			epochs := fs.Int("epochs", 0, "mf: maximum epochs (default: the trainer's; early stopping on validation)")
+			config := fs.String("config", "", "YAML `file` of hyperparameters (router, seed, val, knn, mf, irt sections); flags win over it")
 			return func(ctx context.Context, e *env, args []string) error {
+				var tf *trainFile
+				if *config != "" {
+					var err error
+					if tf, err = loadTrainFile(*config); err != nil {
+						return err
+					}
+				}
+				tc, err := resolveTrainConfigs(tf, fs, *router, *seed, *val, *knnK, *mfDim, *epochs)
+				if err != nil {
+					return err
+				}
+				*router, *seed, *val = tc.router, tc.seed, tc.val
 				opt, inputs, cat, err := rf.options(ctx, args)
 				if err != nil {
 					return err
@@ -106,15 +119,16 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 				hyper := map[string]any{"val_fraction": *val}
 				switch *router {
 				case "knn":
-					cfg := models.KNNConfig{K: *knnK}
+					cfg := tc.knn
 					k, err := train.TrainKNN(ds, emb, notMask(isVal), cfg)
 					if err != nil {
 						return err
 					}
 					sc = k
 					hyper["k"], hyper["prior_weight"] = k.Config().K, k.Config().PriorWeight
+					hyper["config"] = cfg
 				case "mf":
-					cfg := train.MFConfig{Dim: *mfDim, Epochs: *epochs, Seed: *seed}
+					cfg := tc.mf
 					pairs, points := trainRecords(ds, isVal)
 					maxEpochs := cfg.Epochs
 					if maxEpochs == 0 {
@@ -133,8 +147,9 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 					}
 					sc = m
 					hyper["dim"], hyper["epochs"], hyper["best_epoch"] = m.Dim, rep.Epochs, rep.BestEpoch
+					hyper["config"] = cfg
 				case "irt":
-					cfg := irt.Config{Seed: *seed}
+					cfg := tc.irt
 					prompts, scores := train.PointScores(ds, notMask(isVal))
 					var resp []irt.Response
 					for r, p := range prompts {
@@ -155,6 +170,7 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 					}
 					sc = &models.IRT{P: p}
 					hyper["dims"], hyper["iterations"], hyper["optimizer"] = p.K, rep.Iterations, string(rep.Optimizer)
+					hyper["l2"], hyper["l2_theta"], hyper["config"] = rep.L2, rep.L2Theta, cfg
 				default:
 					return usagef("--router %q: want knn, mf or irt", *router)
 				}
