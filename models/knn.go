@@ -312,7 +312,11 @@ func UnmarshalKNN(p []byte) (*KNN, error) {
 	if err := binary.Read(r, le, &hdr); err != nil {
 		return nil, fmt.Errorf("knn: header: %w", err)
 	}
-	if hdr.Dim == 0 || hdr.M == 0 || hdr.N == 0 || uint64(hdr.N)*uint64(hdr.Dim+hdr.M)*4 > uint64(r.Len()) {
+	// Sizes are checked in 64 bits against the bytes present before any
+	// allocation, so a forged header cannot ask for more memory than the
+	// file holds.
+	if hdr.Dim == 0 || hdr.M == 0 || hdr.N == 0 || uint64(hdr.M)*4 > uint64(r.Len()) ||
+		uint64(hdr.N)*(uint64(hdr.Dim)+uint64(hdr.M))*4 > uint64(r.Len()) {
 		return nil, errors.New("knn: sizes do not match the data")
 	}
 	names := make([]string, hdr.M)
