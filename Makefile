@@ -25,7 +25,7 @@ ORT_DIR     ?= $(CURDIR)/.cache/ort
 ORT_LIB     ?= $(ORT_DIR)/libonnxruntime.so.$(ORT_VERSION)
 
 # Packages with concurrency, tested again under the race detector.
-RACE_PKGS ?= ./data/... ./models/...
+RACE_PKGS ?= ./data/... ./models/... ./serve/...
 
 # Benchmarks: BENCH filters by name; BENCHTIME is passed as -benchtime only
 # when set (otherwise go's default, 1s per benchmark).

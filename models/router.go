@@ -51,8 +51,14 @@ type Policy struct {
 	MaxCost float64 `json:"max_cost,omitempty"`
 }
 
-// ErrNoModel means no candidate model satisfies a policy.
-var ErrNoModel = errors.New("no model satisfies the policy")
+// Errors callers branch on.
+var (
+	// ErrNoModel means no candidate model satisfies a policy.
+	ErrNoModel = errors.New("no model satisfies the policy")
+	// ErrNotCandidate means a request names a model the router does not
+	// score.
+	ErrNotCandidate = errors.New("not a candidate model")
+)
 
 // Validate checks a policy against the candidate models.
 func (p Policy) Validate(models []string) error {
@@ -212,7 +218,7 @@ func (r *Router) Route(ctx context.Context, req Request) (Decision, error) {
 			}
 		}
 		if n != len(want) {
-			return Decision{}, fmt.Errorf("requested models include some that are not candidates: %v", req.Models)
+			return Decision{}, fmt.Errorf("%w: requested models %v include some the router does not score", ErrNotCandidate, req.Models)
 		}
 		i, err := p.Choose(models, sc, costs)
 		if err != nil {

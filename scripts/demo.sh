@@ -72,6 +72,26 @@ step "routing a few prompts with the IRT router (lambda 20: a dollar is worth 20
 	"Implement a trie in Python that supports deletion; optimise for O(n log n) and rigorously prove the complexity." \
 	"Translate 'good morning' into French."
 
-# --- serve: appended by later issues --------------------------------------------
+# --- serve ------------------------------------------------------------------------
+printf '\n==> serving the IRT router on loopback and routing two prompts over HTTP\n'
+"$BIN" serve --artifact "$DEMO_DIR/irt" --name irt --addr 127.0.0.1:0 >"$DEMO_DIR/serve.out" 2>"$DEMO_DIR/serve.log" &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+URL=
+for _ in $(seq 1 100); do
+	URL=$(grep -o 'http://[0-9.:]*' "$DEMO_DIR/serve.out" || true)
+	[ -n "$URL" ] && break
+	sleep 0.1
+done
+[ -n "$URL" ] || { echo "demo: the server did not start:" >&2; cat "$DEMO_DIR/serve.log" >&2; exit 1; }
+for prompt in "What is 7 times 8?" "Rigorously prove that the halting problem is undecidable, handling every edge case."; do
+	printf '$ curl -s %s/v1/route -d {"prompt": "%s", "policy": {"lambda": 20}}\n' "$URL" "$prompt"
+	curl -sf "$URL/v1/route" -H 'Content-Type: application/json' \
+		-d "{\"prompt\": \"$prompt\", \"policy\": {\"lambda\": 20}}"
+	echo
+done
+kill -INT $SERVER
+wait $SERVER
+trap - EXIT
 
 printf '\n==> demo finished; outputs in %s (open %s/eval.html for the cost-quality plot)\n' "$DEMO_DIR" "$DEMO_DIR"

@@ -56,6 +56,7 @@ func commands() *command {
 			trainCommand(),
 			routeCommand(),
 			evalCommand(),
+			serveCommand(),
 			calibrateCommand(),
 			irtCommand(),
 		},

@@ -1,0 +1,63 @@
+// Package api holds the wire types of routekit's HTTP API, shared by the
+// server, the CLI and clients. Values are plain data, safe to copy.
+package api
+
+// Message is one chat turn, as in OpenAI's API.
+type Message struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// Policy overrides a router's policy for one request: a threshold (two
+// models), a lambda (quality per USD) or a maximum cost per query (USD).
+type Policy struct {
+	Threshold *float64 `json:"threshold,omitempty"`
+	Lambda    *float64 `json:"lambda,omitempty"`
+	MaxCost   *float64 `json:"max_cost,omitempty"`
+}
+
+// RouteRequest asks which model should answer a prompt. Give Prompt, or
+// Messages whose last user turn is routed.
+type RouteRequest struct {
+	Router   string    `json:"router,omitempty"`
+	Prompt   string    `json:"prompt,omitempty"`
+	Messages []Message `json:"messages,omitempty"`
+	// Models restricts the candidates; empty means all of the router's.
+	Models []string `json:"models,omitempty"`
+	Policy *Policy  `json:"policy,omitempty"`
+}
+
+// RouteResponse is a routing decision.
+type RouteResponse struct {
+	Model  string             `json:"model"`
+	Scores map[string]float64 `json:"scores"`
+	// Difficulty is set by routers that explain prompts (IRT).
+	Difficulty *float64 `json:"difficulty,omitempty"`
+	Router     string   `json:"router"`
+	Version    string   `json:"version"`
+	LatencyUS  int64    `json:"latency_us"`
+}
+
+// BatchRequest routes several prompts with one router and policy.
+type BatchRequest struct {
+	Router  string   `json:"router,omitempty"`
+	Prompts []string `json:"prompts"`
+	Models  []string `json:"models,omitempty"`
+	Policy  *Policy  `json:"policy,omitempty"`
+}
+
+// BatchResponse holds one decision per prompt, in order.
+type BatchResponse struct {
+	Decisions []RouteResponse `json:"decisions"`
+}
+
+// Error is the body of every 4xx and 5xx response.
+type Error struct {
+	Error ErrorBody `json:"error"`
+}
+
+// ErrorBody names the problem with a stable code and a message.
+type ErrorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}

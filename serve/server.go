@@ -1,0 +1,366 @@
+package serve
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/routekit/routekit/models"
+	"github.com/routekit/routekit/models/artifact"
+	"github.com/routekit/routekit/serve/api"
+)
+
+// Config configures a Server. Zero fields mean the defaults.
+type Config struct {
+	// MaxBodyBytes limits a request body; default 1 MiB.
+	MaxBodyBytes int64
+	// MaxBatch limits the prompts of one batch request; default 1024.
+	MaxBatch int
+	// RequestTimeout bounds the handling of one request; default 10 s.
+	RequestTimeout time.Duration
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{MaxBodyBytes: 1 << 20, MaxBatch: 1024, RequestTimeout: 10 * time.Second}
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = d.MaxBodyBytes
+	}
+	if c.MaxBatch == 0 {
+		c.MaxBatch = d.MaxBatch
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = d.RequestTimeout
+	}
+	return c
+}
+
+// Route is one served router: a name, the version of its artifact and the
+// loaded artifact itself. A Route is immutable.
+type Route struct {
+	Name    string
+	Version string
+	Loaded  *artifact.Loaded
+}
+
+// routes is the immutable set of served routers, swapped whole.
+type routes struct {
+	byName map[string]*Route
+	def    string // the default router's name
+}
+
+// Server serves routing decisions over HTTP. It is safe for concurrent
+// use: Set swaps the routers atomically, and in-flight requests finish on
+// the router they started with.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+	cur atomic.Pointer[routes]
+	mu  sync.Mutex // serialises Set
+}
+
+// New returns a server with no router; /readyz fails until Set. A nil
+// logger discards.
+func New(cfg Config, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{cfg: cfg.withDefaults(), log: log}
+}
+
+// Set serves r under its name, replacing a router of that name; def makes
+// it the default (the first router set is the default too).
+func (s *Server) Set(r *Route, def bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := &routes{byName: map[string]*Route{}}
+	if old := s.cur.Load(); old != nil {
+		for k, v := range old.byName {
+			next.byName[k] = v
+		}
+		next.def = old.def
+	}
+	next.byName[r.Name] = r
+	if def || next.def == "" {
+		next.def = r.Name
+	}
+	s.cur.Store(next)
+	s.log.Info("serving router", "router", r.Name, "version", r.Version, "default", next.def == r.Name)
+}
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/route", s.handleRoute)
+	mux.HandleFunc("POST /v1/route/batch", s.handleBatch)
+	mux.HandleFunc("GET /v1/routers", s.handleRouters)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.handleReady)
+	for _, path := range []string{"/v1/route", "/v1/route/batch"} {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", http.MethodPost)
+			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" "+r.URL.Path+": use POST")
+		})
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+// Errors mapped to HTTP statuses by statusOf.
+var (
+	errBadRequest    = errors.New("bad request")
+	errUnknownRouter = errors.New("unknown router")
+	errNotReady      = errors.New("no router loaded")
+)
+
+// statusOf maps an error to an HTTP status and a stable code.
+func statusOf(err error) (int, string) {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return http.StatusRequestEntityTooLarge, "body_too_large"
+	case errors.Is(err, errBadRequest), errors.Is(err, models.ErrNotCandidate):
+		return http.StatusBadRequest, "bad_request"
+	case errors.Is(err, errUnknownRouter):
+		return http.StatusNotFound, "unknown_router"
+	case errors.Is(err, errNotReady):
+		return http.StatusServiceUnavailable, "not_ready"
+	case errors.Is(err, models.ErrNoModel):
+		return http.StatusUnprocessableEntity, "no_model"
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout, "timeout"
+	case errors.Is(err, context.Canceled):
+		return 499, "canceled"
+	}
+	return http.StatusInternalServerError, "internal"
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, api.Error{Error: api.ErrorBody{Code: code, Message: msg}})
+}
+
+func (s *Server) fail(w http.ResponseWriter, err error) {
+	status, code := statusOf(err)
+	if status >= 500 {
+		s.log.Error("request failed", "err", err)
+	}
+	writeError(w, status, code, err.Error())
+}
+
+// decode reads a JSON body strictly, within the size limit.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
+	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return fmt.Errorf("%w: invalid JSON body: %v", errBadRequest, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("%w: more than one JSON value in the body", errBadRequest)
+	}
+	return nil
+}
+
+func (s *Server) route(name string) (*Route, error) {
+	rs := s.cur.Load()
+	if rs == nil {
+		return nil, errNotReady
+	}
+	if name == "" {
+		name = rs.def
+	}
+	rt, ok := rs.byName[name]
+	if !ok {
+		return nil, fmt.Errorf("%w %q (serving %s)", errUnknownRouter, name, strings.Join(names(rs), ", "))
+	}
+	return rt, nil
+}
+
+func names(rs *routes) []string {
+	out := make([]string, 0, len(rs.byName))
+	for n := range rs.byName {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// request turns the wire policy into a models.Request.
+func request(rt *Route, models_ []string, p *api.Policy) (models.Request, error) {
+	req := models.Request{Models: models_}
+	if p == nil {
+		return req, nil
+	}
+	pol := rt.Loaded.Router.Policy
+	n := 0
+	if p.Threshold != nil {
+		if pol.Kind != models.PolicyThreshold {
+			return req, fmt.Errorf("%w: policy.threshold: router %s routes by utility; give lambda or max_cost", errBadRequest, rt.Name)
+		}
+		pol.Threshold = *p.Threshold
+		n++
+	}
+	if p.Lambda != nil {
+		pol = models.Policy{Kind: models.PolicyUtility, Lambda: *p.Lambda, MaxCost: pol.MaxCost}
+		n++
+	}
+	if p.MaxCost != nil {
+		pol.MaxCost = *p.MaxCost
+	}
+	if n > 1 {
+		return req, fmt.Errorf("%w: policy: give threshold or lambda, not both", errBadRequest)
+	}
+	if err := pol.Validate(rt.Loaded.Router.Scorer.Models()); err != nil {
+		return req, fmt.Errorf("%w: policy: %v", errBadRequest, err)
+	}
+	req.Policy = &pol
+	return req, nil
+}
+
+// promptOf returns the routed text: the prompt, or the last user turn.
+func promptOf(prompt string, msgs []api.Message) (string, error) {
+	if prompt != "" && len(msgs) > 0 {
+		return "", fmt.Errorf("%w: give prompt or messages, not both", errBadRequest)
+	}
+	if prompt != "" {
+		return prompt, nil
+	}
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Role == "user" && strings.TrimSpace(msgs[i].Content) != "" {
+			return msgs[i].Content, nil
+		}
+	}
+	return "", fmt.Errorf("%w: no prompt and no user message", errBadRequest)
+}
+
+func (s *Server) decide(ctx context.Context, rt *Route, prompt string, req models.Request, start time.Time) (api.RouteResponse, error) {
+	d, err := rt.Loaded.Route(ctx, prompt, req)
+	if err != nil {
+		return api.RouteResponse{}, err
+	}
+	return api.RouteResponse{Model: d.Model, Scores: d.Scores, Difficulty: d.Difficulty, Router: rt.Name,
+		Version: rt.Version, LatencyUS: time.Since(start).Microseconds()}, nil
+}
+
+func (s *Server) handleRoute(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+	defer cancel()
+	var in api.RouteRequest
+	if err := s.decode(w, r, &in); err != nil {
+		s.fail(w, err)
+		return
+	}
+	rt, err := s.route(in.Router)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	prompt, err := promptOf(in.Prompt, in.Messages)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	req, err := request(rt, in.Models, in.Policy)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	resp, err := s.decide(ctx, rt, prompt, req, start)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+	defer cancel()
+	var in api.BatchRequest
+	if err := s.decode(w, r, &in); err != nil {
+		s.fail(w, err)
+		return
+	}
+	if len(in.Prompts) == 0 || len(in.Prompts) > s.cfg.MaxBatch {
+		s.fail(w, fmt.Errorf("%w: prompts: %d given, want 1 to %d", errBadRequest, len(in.Prompts), s.cfg.MaxBatch))
+		return
+	}
+	rt, err := s.route(in.Router)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	req, err := request(rt, in.Models, in.Policy)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	out := api.BatchResponse{Decisions: make([]api.RouteResponse, len(in.Prompts))}
+	for i, p := range in.Prompts {
+		if strings.TrimSpace(p) == "" {
+			s.fail(w, fmt.Errorf("%w: prompts[%d] is empty", errBadRequest, i))
+			return
+		}
+		if out.Decisions[i], err = s.decide(ctx, rt, p, req, start); err != nil {
+			s.fail(w, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleRouters(w http.ResponseWriter, r *http.Request) {
+	rs := s.cur.Load()
+	type info struct {
+		Name    string   `json:"name"`
+		Version string   `json:"version"`
+		Kind    string   `json:"kind"`
+		Models  []string `json:"models"`
+		Default bool     `json:"default"`
+	}
+	out := []info{}
+	if rs != nil {
+		for _, n := range names(rs) {
+			rt := rs.byName[n]
+			out = append(out, info{n, rt.Version, rt.Loaded.Manifest.Router, rt.Loaded.Router.Scorer.Models(), n == rs.def})
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"routers": out})
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if s.cur.Load() == nil {
+		s.fail(w, errNotReady)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
