@@ -37,7 +37,8 @@ func (f *encoderFlags) register(fs *flag.FlagSet) {
 }
 
 // open returns the encoder, fitting a built-in one on texts when asked
-// (and saving it), with a progress note on stderr for slow steps.
+// and saving it to --save-encoder, else defaultSave (none when both are
+// empty), with a progress note on stderr for slow steps.
 func (f *encoderFlags) open(ctx context.Context, e *env, texts []string, defaultSave string) (encoder.Encoder, error) {
 	spec, err := encoder.ParseSpec(f.spec)
 	if err != nil {
@@ -56,8 +57,10 @@ func (f *encoderFlags) open(ctx context.Context, e *env, texts []string, default
 		if save == "" {
 			save = defaultSave
 		}
-		if err := encoder.SaveBuiltin(save, enc.(*encoder.Builtin)); err != nil {
-			return nil, err
+		if save != "" {
+			if err := encoder.SaveBuiltin(save, enc.(*encoder.Builtin)); err != nil {
+				return nil, err
+			}
 		}
 		e.log.Info("fitted the built-in encoder", "prompts", len(texts), "dim", enc.Dim(), "seconds", time.Since(start).Seconds(), "saved", save)
 	}

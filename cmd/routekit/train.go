@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/routekit/routekit/cmd/routekit/internal/progress"
@@ -89,10 +88,9 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 						trainTexts = append(trainTexts, t)
 					}
 				}
-				tmpEnc := filepath.Join(os.TempDir(), fmt.Sprintf("routekit-encoder-%d.bin", os.Getpid()))
-				defer os.Remove(tmpEnc)
-				ef.save = tmpEnc
-				enc, err := ef.open(ctx, e, trainTexts, tmpEnc)
+				// A fitted built-in encoder goes into the artifact itself; it is
+				// saved elsewhere only when --save-encoder asks.
+				enc, err := ef.open(ctx, e, trainTexts, "")
 				if err != nil {
 					return err
 				}
