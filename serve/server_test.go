@@ -5,61 +5,23 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/routekit/routekit/models/artifact/artifacttest"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/routekit/routekit/models"
 	"github.com/routekit/routekit/models/artifact"
 	"github.com/routekit/routekit/models/encoder"
 	"github.com/routekit/routekit/serve/api"
 )
 
-// testArtifact writes and loads a small kNN artifact: "cheap" answers
-// arithmetic only, "big" everything.
+// testArtifact loads a small kNN artifact: "cheap" answers arithmetic
+// only, "big" everything.
 func testArtifact(t testing.TB) *artifact.Loaded {
 	t.Helper()
-	ctx := context.Background()
-	var texts []string
-	for i := 0; i < 10; i++ {
-		texts = append(texts, fmt.Sprintf("what is %d plus %d", i, 2*i+1),
-			fmt.Sprintf("write a python function that reverses list number %d", i),
-			fmt.Sprintf("compose a poem about the sea and the moon, verse %d", i))
-	}
-	enc, err := encoder.FitBuiltin(ctx, texts, encoder.BuiltinConfig{Dim: 16, MinDF: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	emb, err := enc.Encode(ctx, texts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	scores := make([][]float64, len(texts))
-	for i := range scores {
-		cheap := 0.0
-		if i%3 == 0 {
-			cheap = 1
-		}
-		scores[i] = []float64{1, cheap}
-	}
-	knn, err := models.NewKNN([]string{"big", "cheap"}, emb, scores, models.KNNConfig{K: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sb, _ := knn.MarshalBinary()
-	eb, _ := enc.MarshalBinary()
-	dir := filepath.Join(t.TempDir(), "knn")
-	m := artifact.Manifest{Router: "knn", Created: time.Now().UTC(), Models: []artifact.Model{{Name: "big", Cost: 0.01}, {Name: "cheap", Cost: 0.0001}},
-		Encoder: enc.Identity(), EncoderBlob: "encoder.bin", ScorerBlob: "scorer.bin",
-		Policy: models.Policy{Kind: models.PolicyUtility, Lambda: 20}}
-	if err := artifact.Write(dir, m, map[string][]byte{"scorer.bin": sb, "encoder.bin": eb}); err != nil {
-		t.Fatal(err)
-	}
-	l, err := artifact.Load(ctx, dir, encoder.ONNXConfig{})
+	l, err := artifact.Load(context.Background(), artifacttest.KNN(t, nil), encoder.ONNXConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
