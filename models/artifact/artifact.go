@@ -15,6 +15,12 @@
 //
 // Artifacts are immutable once written; a Manifest and blobs read from
 // one are safe for concurrent reads.
+//
+// # Registry
+//
+// A Registry keeps numbered versions of named routers, ROOT/NAME/vK, with
+// a CURRENT pointer replaced atomically and a HISTORY of promotions for
+// rollback; see Registry for the layout and its guarantees.
 package artifact
 
 import (
