@@ -26,7 +26,7 @@ type trainedScorer interface {
 func trainCommand() *command {
 	return &command{
 		name:  "train",
-		usage: "--router knn|mf|irt --data FILE... [--catalog C] [--encoder SPEC] --out DIR",
+		usage: "--router knn|mf|irt|bert --data FILE... [--catalog C] [--encoder SPEC] (--out DIR | --registry ROOT --name N [--promote])",
 		short: "train a router and write it as an artifact",
 		long: `Reads outcomes and battles, embeds the prompts (the built-in encoder is fitted on
 the training prompts; --cache reuses an embedding cache), holds out a share of
@@ -40,15 +40,20 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 			fs.Var(&rf.in, "data", "training data `file` (repeatable; same as --in)")
 			var ef encoderFlags
 			ef.register(fs)
-			router := fs.String("router", "knn", "router kind: knn, mf or irt")
+			router := fs.String("router", "knn", "router kind: knn, mf, irt or bert")
 			out := fs.String("out", "", "artifact `directory` to create")
+			regRoot := fs.String("registry", "", "registry root `directory`: add the artifact as the next version of --name instead of --out")
+			regName := fs.String("name", "", "router `name` in the --registry")
+			promote := fs.Bool("promote", false, "with --registry: make the new version CURRENT (the first version always is)")
 			cache := fs.String("cache", "", "embedding cache `file` to reuse and update")
 			val := fs.Float64("val", 0.1, "share of prompts held out for validation")
 			seed := fs.Uint64("seed", 1, "seed of the split and the training")
 			knnK := fs.Int("knn-k", 0, "knn: neighbours (default 40)")
 			mfDim := fs.Int("mf-dim", 0, "mf: model embedding dimension (default 128)")
-			epochs := fs.Int("epochs", 0, "mf: maximum epochs (default: the trainer's; early stopping on validation)")
-			config := fs.String("config", "", "YAML `file` of hyperparameters (router, seed, val, knn, mf, irt sections); flags win over it")
+			bertHidden := fs.Int("bert-hidden", 0, "bert: width of the hidden layer (default 128)")
+			bertHead := fs.String("bert-head", "", "bert: head, multilabel (default; any number of models) or 3way (RouteLLM's, two models)")
+			epochs := fs.Int("epochs", 0, "mf, bert: maximum epochs (default: the trainer's; early stopping on validation)")
+			config := fs.String("config", "", "YAML `file` of hyperparameters (router, seed, val, knn, mf, irt, bert sections); flags win over it")
 			return func(ctx context.Context, e *env, args []string) error {
 				var tf *trainFile
 				if *config != "" {
@@ -57,7 +62,7 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 						return err
 					}
 				}
-				tc, err := resolveTrainConfigs(tf, fs, *router, *seed, *val, *knnK, *mfDim, *epochs)
+				tc, err := resolveTrainConfigs(tf, fs, *router, *seed, *val, *knnK, *mfDim, *epochs, *bertHidden, *bertHead)
 				if err != nil {
 					return err
 				}
@@ -66,10 +71,24 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 				if err != nil {
 					return err
 				}
-				if *out == "" {
-					return usagef("--out is required")
+				var reg *artifact.Registry
+				switch {
+				case (*out == "") == (*regRoot == ""):
+					return usagef("give exactly one of --out and --registry")
+				case *regRoot != "":
+					if *regName == "" {
+						return usagef("--registry needs --name")
+					}
+					if err := artifact.CheckName(*regName); err != nil {
+						return usagef("--name: %v", err)
+					}
+					if reg, err = artifact.OpenRegistry(*regRoot); err != nil {
+						return err
+					}
+				case *regName != "" || *promote:
+					return usagef("--name and --promote go with --registry")
 				}
-				if _, err := os.Stat(*out); err == nil {
+				if _, err := os.Stat(*out); *out != "" && err == nil {
 					return fmt.Errorf("%s already exists: artifacts are never overwritten", *out)
 				}
 				b := train.NewBuilder()
@@ -169,8 +188,51 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 					sc = &models.IRT{P: p}
 					hyper["dims"], hyper["iterations"], hyper["optimizer"] = p.K, rep.Iterations, string(rep.Optimizer)
 					hyper["l2"], hyper["l2_theta"], hyper["config"] = rep.L2, rep.L2Theta, cfg
+				case "bert":
+					cfg := tc.bert
+					if cfg.Head == train.Head3Way {
+						if len(ds.Models) != 2 {
+							return fmt.Errorf("--bert-head %s: the data has %d models, the head needs 2 (use %s)", train.Head3Way, len(ds.Models), train.HeadMultiLabel)
+						}
+						// RouteLLM's strong model is the more expensive one.
+						strong := 0
+						if ds.Costs[1] > ds.Costs[0] {
+							strong = 1
+						}
+						cfg.Strong = ds.Models[strong]
+					}
+					pairs, points := trainRecords(ds, isVal)
+					maxEpochs := cfg.Epochs
+					if maxEpochs == 0 {
+						maxEpochs = train.DefaultBERTConfig().Epochs
+					}
+					bar := progress.New(e.stderr, "bert", int64(maxEpochs), "epochs")
+					m, rep, err := train.TrainBERT(ctx, emb, ds.Models, pairs, points, cfg, train.Hooks{OnEpoch: func(s train.EpochStats) {
+						bar.SetLabel(fmt.Sprintf("bert epoch %d: train loss %.4f, val loss %.4f, val acc %.3f", s.Epoch, s.TrainLoss, s.ValLoss, s.ValAccuracy))
+						bar.Update(int64(s.Epoch))
+						e.log.Debug("epoch", "epoch", s.Epoch, "train_loss", s.TrainLoss, "val_loss", s.ValLoss, "val_accuracy", s.ValAccuracy)
+					}})
+					bar.Done()
+					if err != nil {
+						return err
+					}
+					sc = m
+					hyper["head"], hyper["layers"] = m.Head, len(m.Layers)-1
+					if len(m.Layers) > 1 {
+						hyper["hidden"] = m.Layers[0].Out
+					}
+					hyper["epochs"], hyper["best_epoch"], hyper["config"] = rep.Epochs, rep.BestEpoch, cfg
+					// The head's own validation metrics (for 3way: the class
+					// cross-entropy and accuracy, which the per-model scores
+					// below do not measure).
+					if !math.IsNaN(rep.ValLoss) {
+						hyper["val_loss"] = rep.ValLoss
+					}
+					if !math.IsNaN(rep.ValAccuracy) {
+						hyper["val_accuracy"] = rep.ValAccuracy
+					}
 				default:
-					return usagef("--router %q: want knn, mf or irt", *router)
+					return usagef("--router %q: want knn, mf, irt or bert", *router)
 				}
 				scores := train.Evaluate(sc, ds, emb, isVal)
 				e.log.Info("trained", "router", *router, "seconds", time.Since(start).Seconds())
@@ -196,13 +258,18 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 					}
 					blobs["encoder.bin"], m.EncoderBlob = eb, "encoder.bin"
 				}
-				if err := artifact.Write(*out, m, blobs); err != nil {
+				wrote := *out
+				if reg != nil {
+					if wrote, err = addToRegistry(reg, *regName, *promote, m, blobs); err != nil {
+						return err
+					}
+				} else if err := artifact.Write(*out, m, blobs); err != nil {
 					return err
 				}
 				vj, _ := json.Marshal(scores)
 				fmt.Fprintf(e.stdout, "trained %s on %d prompts x %d models (%d answers, %d battles); validation on %d prompts: %s\n",
 					*router, len(ds.Prompts), len(ds.Models), len(ds.Points), len(ds.Pairs), countTrue(isVal), vj)
-				fmt.Fprintf(e.stdout, "wrote %s\n", *out)
+				fmt.Fprintf(e.stdout, "wrote %s\n", wrote)
 				return nil
 			}
 		},

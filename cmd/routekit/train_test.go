@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/routekit/routekit/models"
 	"github.com/routekit/routekit/models/artifact"
 	"github.com/routekit/routekit/models/encoder"
 )
@@ -71,5 +74,129 @@ func TestTrainConfigFile(t *testing.T) {
 	code, _, errs := runCLI(t, "train", "--config", cfg, "--data", filepath.Join(world, "outcomes.parquet"), "--out", filepath.Join(dir, "x"))
 	if code == exitOK || !strings.Contains(errs, cfg) || !strings.Contains(errs, "dimension") {
 		t.Errorf("unknown field: exit %d, %q", code, errs)
+	}
+}
+
+func TestTrainIntoRegistry(t *testing.T) {
+	dir := t.TempDir()
+	world := filepath.Join(dir, "world")
+	mustRun(t, "data", "synth", "--seed", "4", "--models", "3", "--prompts", "300", "--battles", "0", "--out-dir", world)
+	reg := filepath.Join(dir, "reg")
+	data := filepath.Join(world, "outcomes.parquet")
+	trainTo := func(extra ...string) string {
+		return mustRun(t, append([]string{"train", "--router", "knn", "--data", data, "--dim", "16", "--registry", reg, "--name", "qa"}, extra...)...)
+	}
+	// The first version is promoted, the second only with --promote.
+	if got := trainTo(); !strings.Contains(got, "wrote qa v1 to "+filepath.Join(reg, "qa", "v1")+"; it is CURRENT") {
+		t.Errorf("first train: %q", got)
+	}
+	if got := trainTo("--seed", "2"); !strings.Contains(got, "wrote qa v2") || !strings.Contains(got, "not CURRENT (CURRENT is v1") {
+		t.Errorf("second train: %q", got)
+	}
+	if got := trainTo("--seed", "3", "--promote"); !strings.Contains(got, "wrote qa v3") || !strings.Contains(got, "it is CURRENT") {
+		t.Errorf("third train with --promote: %q", got)
+	}
+	r, err := artifact.OpenRegistry(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := r.Versions("qa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 3 || !vs[2].Current || vs[2].Router != "knn" || vs[1].Manifest.Seed != 2 {
+		t.Errorf("registry versions %+v", vs)
+	}
+	if _, _, err := artifact.Read(vs[1].Dir); err != nil {
+		t.Error(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--out", filepath.Join(dir, "x"), "--registry", reg, "--name", "qa"}, "exactly one of --out and --registry"},
+		{nil, "exactly one of --out and --registry"},
+		{[]string{"--registry", reg}, "--registry needs --name"},
+		{[]string{"--registry", reg, "--name", "../qa"}, "router name"},
+		{[]string{"--out", filepath.Join(dir, "x"), "--promote"}, "go with --registry"},
+	} {
+		code, _, errs := runCLI(t, append([]string{"train", "--data", data}, c.args...)...)
+		if code != exitUsage || !strings.Contains(errs, c.want) {
+			t.Errorf("train %v: exit %d, %q; want %d and %q", c.args, code, errs, exitUsage, c.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x")); err == nil {
+		t.Error("a refused command line wrote an artifact")
+	}
+}
+
+// TestTrainBERTArtifact trains the bert router (multi-label head, from a
+// YAML bert section and the --epochs flag), then evaluates and routes
+// with its artifact; and the 3-way head on a two-model world.
+func TestTrainBERTArtifact(t *testing.T) {
+	dir := t.TempDir()
+	world := filepath.Join(dir, "world")
+	mustRun(t, "data", "synth", "--seed", "5", "--models", "4", "--prompts", "800", "--battles", "400", "--out-dir", world)
+	cfg := filepath.Join(dir, "train.yaml")
+	if err := os.WriteFile(cfg, []byte("router: bert\nbert: {hidden: 16, epochs: 2, learning_rate: 0.003}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "bert")
+	got := mustRun(t, "train", "--config", cfg, "--epochs", "6", "--data", filepath.Join(world, "outcomes.parquet"),
+		"--data", filepath.Join(world, "battles.parquet"), "--dim", "32", "--out", out)
+	if !strings.Contains(got, "trained bert on 800 prompts x 4 models") {
+		t.Errorf("train output %q", got)
+	}
+	m, _, err := artifact.Read(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := m.Hyperparameters["config"].(map[string]any)
+	if m.Router != "bert" || m.Hyperparameters["head"] != "multilabel" || c["Hidden"] != float64(16) || c["Epochs"] != float64(6) || m.Validation["auc"] < 0.6 {
+		t.Errorf("manifest: router %s, hyperparameters %v, validation %v", m.Router, m.Hyperparameters, m.Validation)
+	}
+	ev := mustRun(t, "eval", "--json", "--data", filepath.Join(world, "outcomes.parquet"), "--artifact", out, "--bootstrap", "0")
+	if !strings.Contains(ev, `"bert:`+out) {
+		t.Errorf("eval output lacks the bert router: %s", ev)
+	}
+	r := mustRun(t, "route", "--artifact", out, "What is the derivative of x^2?")
+	named := false
+	for _, mm := range m.Models {
+		named = named || strings.Contains(r, mm.Name)
+	}
+	if !named {
+		t.Errorf("route output %q names no model of %v", r, m.Models)
+	}
+
+	// The 3-way head needs two models.
+	code, _, errs := runCLI(t, "train", "--router", "bert", "--bert-head", "3way", "--data", filepath.Join(world, "outcomes.parquet"), "--dim", "32", "--out", filepath.Join(dir, "x"))
+	if code == exitOK || !strings.Contains(errs, "needs 2") {
+		t.Errorf("3way on 4 models: exit %d, %q", code, errs)
+	}
+	if code, _, _ := runCLI(t, "train", "--router", "bert", "--bert-head", "4way", "--data", filepath.Join(world, "outcomes.parquet"), "--out", filepath.Join(dir, "x")); code != exitUsage {
+		t.Errorf("--bert-head 4way: exit %d, want %d", code, exitUsage)
+	}
+	two := filepath.Join(dir, "two")
+	mustRun(t, "data", "synth", "--seed", "5", "--models", "2", "--prompts", "600", "--battles", "0", "--out-dir", two)
+	out3 := filepath.Join(dir, "bert3")
+	mustRun(t, "train", "--router", "bert", "--bert-head", "3way", "--bert-hidden", "8", "--epochs", "3",
+		"--data", filepath.Join(two, "outcomes.parquet"), "--dim", "32", "--out", out3)
+	l, err := artifact.Load(context.Background(), out3, encoder.ONNXConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Manifest.Policy.Kind != "threshold" || l.Manifest.Hyperparameters["head"] != "3way" {
+		t.Errorf("3way artifact: policy %+v, hyperparameters %v", l.Manifest.Policy, l.Manifest.Hyperparameters)
+	}
+	d, err := l.Route(context.Background(), "Solve 2x + 3 = 7.", models.Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, s := range d.Scores {
+		sum += s
+	}
+	if math.Abs(sum-1) > 1e-9 {
+		t.Errorf("3way scores %v do not sum to 1", d.Scores)
 	}
 }

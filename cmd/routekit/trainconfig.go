@@ -24,6 +24,8 @@ import (
 //	mf: {dim: 128, alpha: 0.1, learning_rate: 0.001, epochs: 100, batch_size: 256,
 //	     weight_decay: 0.0001, patience: 5, val_fraction: 0.1, ties: drop}
 //	irt: {dims: 0, l2: 0, l2_theta: 0, max_iter: 1000, patience: 20, optimizer: lbfgs}
+//	bert: {head: multilabel, hidden: 128, layers: 1, dropout: 0, learning_rate: 0.001, epochs: 30,
+//	       batch_size: 256, weight_decay: 0.0001, patience: 5, val_fraction: 0.1, ties: drop}
 type trainFile struct {
 	Router string   `yaml:"router"`
 	Seed   *uint64  `yaml:"seed"`
@@ -53,6 +55,19 @@ type trainFile struct {
 		Optimizer    string  `yaml:"optimizer"`
 		LearningRate float64 `yaml:"learning_rate"`
 	} `yaml:"irt"`
+	BERT struct {
+		Head         string  `yaml:"head"`
+		Hidden       int     `yaml:"hidden"`
+		Layers       int     `yaml:"layers"`
+		Dropout      float64 `yaml:"dropout"`
+		LearningRate float64 `yaml:"learning_rate"`
+		Epochs       int     `yaml:"epochs"`
+		BatchSize    int     `yaml:"batch_size"`
+		WeightDecay  float64 `yaml:"weight_decay"`
+		Patience     int     `yaml:"patience"`
+		ValFraction  float64 `yaml:"val_fraction"`
+		Ties         string  `yaml:"ties"`
+	} `yaml:"bert"`
 }
 
 // trainConfigs are the resolved settings of one training run.
@@ -63,6 +78,7 @@ type trainConfigs struct {
 	knn    models.KNNConfig
 	mf     train.MFConfig
 	irt    irt.Config
+	bert   train.BERTConfig
 }
 
 // loadTrainFile reads and strictly decodes a --config file.
@@ -82,7 +98,7 @@ func loadTrainFile(path string) (*trainFile, error) {
 
 // resolveTrainConfigs starts from the file (nil: none) and applies the
 // flags the user set; the trainers validate the result.
-func resolveTrainConfigs(f *trainFile, fs *flag.FlagSet, router string, seed uint64, val float64, knnK, mfDim, epochs int) (trainConfigs, error) {
+func resolveTrainConfigs(f *trainFile, fs *flag.FlagSet, router string, seed uint64, val float64, knnK, mfDim, epochs, bertHidden int, bertHead string) (trainConfigs, error) {
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	c := trainConfigs{router: router, seed: seed, val: val}
@@ -103,6 +119,10 @@ func resolveTrainConfigs(f *trainFile, fs *flag.FlagSet, router string, seed uin
 		i := f.IRT
 		c.irt = irt.Config{Dims: i.Dims, L2: i.L2, L2Theta: i.L2Theta, MaxIter: i.MaxIter, Patience: i.Patience,
 			ValFraction: i.ValFraction, Optimizer: irt.Optimizer(i.Optimizer), LearningRate: i.LearningRate}
+		bf := f.BERT
+		c.bert = train.BERTConfig{Head: bf.Head, Hidden: bf.Hidden, Layers: bf.Layers, Dropout: bf.Dropout,
+			LearningRate: bf.LearningRate, Epochs: bf.Epochs, BatchSize: bf.BatchSize, WeightDecay: bf.WeightDecay,
+			Patience: bf.Patience, ValFraction: bf.ValFraction, Ties: bf.Ties}
 	}
 	if set["knn-k"] || c.knn.K == 0 {
 		c.knn.K = knnK
@@ -113,6 +133,16 @@ func resolveTrainConfigs(f *trainFile, fs *flag.FlagSet, router string, seed uin
 	if set["epochs"] || c.mf.Epochs == 0 {
 		c.mf.Epochs = epochs
 	}
+	if set["epochs"] || c.bert.Epochs == 0 {
+		c.bert.Epochs = epochs
+	}
+	if set["bert-hidden"] || c.bert.Hidden == 0 {
+		c.bert.Hidden = bertHidden
+	}
+	if set["bert-head"] || c.bert.Head == "" {
+		c.bert.Head = bertHead
+	}
+	c.bert.Seed = c.seed
 	c.mf.Seed, c.irt.Seed = c.seed, c.seed
 	if c.val < 0 || c.val >= 1 {
 		return c, usagef("--val %v: want a share in [0, 1)", c.val)
@@ -124,6 +154,16 @@ func resolveTrainConfigs(f *trainFile, fs *flag.FlagSet, router string, seed uin
 		return c, c.mf.Validate()
 	case "irt":
 		return c, c.irt.Validate()
+	case "bert":
+		if c.bert.Head != "" && c.bert.Head != train.HeadMultiLabel && c.bert.Head != train.Head3Way {
+			return c, usagef("--bert-head %q: want %s or %s", c.bert.Head, train.HeadMultiLabel, train.Head3Way)
+		}
+		// The strong model of a 3way head is set from the data's costs.
+		v := c.bert
+		if v.Head == train.Head3Way {
+			v.Strong = "set from the data"
+		}
+		return c, v.Validate()
 	}
-	return c, usagef("--router %q: want knn, mf or irt", c.router)
+	return c, usagef("--router %q: want knn, mf, irt or bert", c.router)
 }

@@ -32,6 +32,8 @@ func Scorer(m *Manifest, blobs map[string][]byte) (models.Scorer, error) {
 		}
 	case "irt":
 		s, err = models.UnmarshalIRT(b)
+	case "bert":
+		s, err = models.UnmarshalMLP(b)
 	default:
 		return nil, fmt.Errorf("router kind %q: %w", m.Router, ErrFormat)
 	}
