@@ -4,6 +4,7 @@
 #   make build   build bin/routekit
 #   make test    go vet, the whole test suite (incl. fuzz seed corpora), then -race on RACE_PKGS
 #   make demo    build, then run scripts/demo.sh in .cache/demo
+#   make loadtest  serving latency and throughput (scripts/loadtest.sh, .cache/loadtest)
 #   make bench   benchmarks (BENCH=regexp, BENCHTIME=e.g. 2s or 100x, BENCH_PKGS=./...)
 #   make lint    gofmt -l (must be empty), go vet, duplicates (informational)
 #   make fuzz    fuzz targets for FUZZTIME each (FUZZ=regexp, FUZZ_PKGS=./...)
@@ -41,7 +42,7 @@ FUZZ_PKGS ?= ./...
 BIN      := bin/routekit
 GOMOD_OK := .cache/go-mod-download.ok
 
-.PHONY: setup build test demo bench lint fuzz clean distclean
+.PHONY: setup build test demo loadtest bench lint fuzz clean distclean
 
 setup: $(ORT_LIB) $(GOMOD_OK)
 
@@ -66,6 +67,12 @@ test: setup
 
 demo: setup build
 	BIN=$(BIN) DEMO_DIR=.cache/demo scripts/demo.sh
+
+# Serving figures: mf and irt artifacts (built-in and tiny ONNX encoder)
+# under routekit loadgen on loopback; see scripts/loadtest.sh for its env.
+loadtest: export ROUTEKIT_ORT_LIB := $(ORT_LIB)
+loadtest: setup build
+	BIN=$(BIN) LOADTEST_DIR=.cache/loadtest scripts/loadtest.sh
 
 bench: setup
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(if $(BENCHTIME),-benchtime '$(BENCHTIME)') $(BENCH_PKGS)

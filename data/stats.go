@@ -25,13 +25,27 @@ type ModelStats struct {
 	Losses  int     `json:"losses,omitempty"`
 	Ties    int     `json:"ties,omitempty"`
 	WinRate float64 `json:"win_rate,omitempty"`
+	// Chosen counts server decisions that picked the model; Share is
+	// Chosen over all decisions.
+	Chosen int     `json:"chosen,omitempty"`
+	Share  float64 `json:"share,omitempty"`
+	// Feedback counts feedback rows about the model; Signals counts them
+	// by signal ("score" for float scores).
+	Feedback int            `json:"feedback,omitempty"`
+	Signals  map[string]int `json:"signals,omitempty"`
 }
 
 // Summary summarises a data set.
 type Summary struct {
-	Outcomes int `json:"outcomes"`
-	Battles  int `json:"battles"`
-	Prompts  int `json:"prompts"`
+	Outcomes  int `json:"outcomes"`
+	Battles   int `json:"battles"`
+	Decisions int `json:"decisions,omitempty"`
+	Feedback  int `json:"feedback,omitempty"`
+	Prompts   int `json:"prompts"`
+	// Routers counts decisions by router and version ("name@version").
+	Routers map[string]int `json:"routers,omitempty"`
+	// MeanLatencyUS is the mean routing latency of the decisions.
+	MeanLatencyUS float64 `json:"mean_latency_us,omitempty"`
 	// Models are sorted by name.
 	Models []ModelStats `json:"models"`
 	// Tasks counts distinct prompts per task ("" for none).
@@ -42,10 +56,13 @@ type Summary struct {
 // prompt ids per model, so memory grows with distinct (prompt, model)
 // pairs, not rows. A Stats is not safe for concurrent use.
 type Stats struct {
-	outcomes, battles int
-	prompts           map[string]struct{}
-	taskPrompts       map[string]map[string]struct{}
-	models            map[string]*modelAcc
+	outcomes, battles   int
+	decisions, feedback int
+	latencySum          float64
+	routers             map[string]int
+	prompts             map[string]struct{}
+	taskPrompts         map[string]map[string]struct{}
+	models              map[string]*modelAcc
 }
 
 type modelAcc struct {
@@ -58,11 +75,15 @@ type modelAcc struct {
 	wins      int
 	losses    int
 	ties      int
+	chosen    int
+	feedback  int
+	signals   map[string]int
 }
 
 // NewStats returns an empty accumulator.
 func NewStats() *Stats {
-	return &Stats{prompts: map[string]struct{}{}, taskPrompts: map[string]map[string]struct{}{}, models: map[string]*modelAcc{}}
+	return &Stats{prompts: map[string]struct{}{}, taskPrompts: map[string]map[string]struct{}{},
+		models: map[string]*modelAcc{}, routers: map[string]int{}}
 }
 
 func (s *Stats) model(name string) *modelAcc {
@@ -126,21 +147,57 @@ func (s *Stats) AddBattle(b *Battle) error {
 	return nil
 }
 
-// Handler returns a Handler that counts outcomes and battles.
+// AddDecision counts one server decision (formats.md §7). Decisions
+// count toward the models' shares, not toward prompts, whose ids a
+// decision log does not hold.
+func (s *Stats) AddDecision(d *Decision) error {
+	s.decisions++
+	s.latencySum += d.LatencyUS
+	s.routers[d.Router+"@"+d.RouterVersion]++
+	s.model(d.ChosenModel).chosen++
+	return nil
+}
+
+// AddFeedback counts one feedback row (formats.md §6).
+func (s *Stats) AddFeedback(f *Feedback) error {
+	s.feedback++
+	m := s.model(f.Model)
+	m.feedback++
+	if m.signals == nil {
+		m.signals = map[string]int{}
+	}
+	sig := f.Signal
+	if sig == "" {
+		sig = "score"
+	}
+	m.signals[sig]++
+	return nil
+}
+
+// Handler returns a Handler that counts every record kind.
 func (s *Stats) Handler() Handler {
-	return Handler{Outcome: s.AddOutcome, Battle: s.AddBattle}
+	return Handler{Outcome: s.AddOutcome, Battle: s.AddBattle, Decision: s.AddDecision, Feedback: s.AddFeedback}
 }
 
 // Summary returns the summary so far.
 func (s *Stats) Summary() *Summary {
-	sum := &Summary{Outcomes: s.outcomes, Battles: s.battles, Prompts: len(s.prompts), Tasks: map[string]int{}}
+	sum := &Summary{Outcomes: s.outcomes, Battles: s.battles, Decisions: s.decisions, Feedback: s.feedback,
+		Prompts: len(s.prompts), Tasks: map[string]int{}}
+	if s.decisions > 0 {
+		sum.Routers = s.routers
+		sum.MeanLatencyUS = s.latencySum / float64(s.decisions)
+	}
 	for t, p := range s.taskPrompts {
 		sum.Tasks[t] = len(p)
 	}
 	for _, name := range sortedKeys(s.models) {
 		m := s.models[name]
 		ms := ModelStats{Model: name, Answers: m.answers, Prompts: len(m.prompts), CostKnown: m.costKnown,
-			Battles: m.battles, Wins: m.wins, Losses: m.losses, Ties: m.ties}
+			Battles: m.battles, Wins: m.wins, Losses: m.losses, Ties: m.ties,
+			Chosen: m.chosen, Feedback: m.feedback, Signals: m.signals}
+		if s.decisions > 0 {
+			ms.Share = float64(m.chosen) / float64(s.decisions)
+		}
 		if m.answers > 0 {
 			ms.MeanScore = m.scoreSum / float64(m.answers)
 		}

@@ -73,25 +73,79 @@ step "routing a few prompts with the IRT router (lambda 20: a dollar is worth 20
 	"Translate 'good morning' into French."
 
 # --- serve ------------------------------------------------------------------------
-printf '\n==> serving the IRT router on loopback and routing two prompts over HTTP\n'
-"$BIN" serve --artifact "$DEMO_DIR/irt" --name irt --addr 127.0.0.1:0 >"$DEMO_DIR/serve.out" 2>"$DEMO_DIR/serve.log" &
+# Background processes (the fake upstream, the server) are killed on any exit.
+PIDS=()
+cleanup() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+}
+trap cleanup EXIT
+
+# wait_url FILE LOG: wait (up to 20 s) for a process to print its URL in
+# FILE; print the URL, or show LOG and fail.
+wait_url() {
+	local url=
+	for _ in $(seq 1 200); do
+		url=$(grep -o 'http://[0-9.:]*[0-9a-z/]*' "$1" || true)
+		[ -n "$url" ] && break
+		sleep 0.1
+	done
+	[ -n "$url" ] || { echo "demo: no URL in $1; log:" >&2; cat "$2" >&2; return 1; }
+	echo "$url"
+}
+
+printf '\n==> starting a fake OpenAI-compatible upstream on loopback (it answers "[fake MODEL] you said: ...")\n'
+"$BIN" dev fake-upstream --addr 127.0.0.1:0 >"$DEMO_DIR/upstream.out" 2>"$DEMO_DIR/upstream.log" &
+PIDS+=($!)
+UPSTREAM=$(wait_url "$DEMO_DIR/upstream.out" "$DEMO_DIR/upstream.log")
+echo "fake upstream: $UPSTREAM"
+
+# The proxy forwards each model's requests to the catalog entry's upstream:
+# here every model of the synthetic catalog is served by the fake upstream.
+sed "s|^- name: \(.*\)\$|- name: \1\n  upstream: {base_url: \"$UPSTREAM\"}|" "$WORLD/catalog.yaml" >"$DEMO_DIR/proxy-catalog.yaml"
+
+printf '\n==> serving the IRT router on loopback: /v1/route, and the OpenAI-compatible proxy with a decision log\n'
+printf '$ %s\n' "$BIN serve --artifact $DEMO_DIR/irt --name irt --addr 127.0.0.1:0 --catalog $DEMO_DIR/proxy-catalog.yaml --decision-log $DEMO_DIR/decisions.jsonl --log-prompts"
+"$BIN" serve --artifact "$DEMO_DIR/irt" --name irt --addr 127.0.0.1:0 --catalog "$DEMO_DIR/proxy-catalog.yaml" \
+	--decision-log "$DEMO_DIR/decisions.jsonl" --log-prompts >"$DEMO_DIR/serve.out" 2>"$DEMO_DIR/serve.log" &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true' EXIT
-URL=
+PIDS+=("$SERVER")
+URL=$(wait_url "$DEMO_DIR/serve.out" "$DEMO_DIR/serve.log")
 for _ in $(seq 1 100); do
-	URL=$(grep -o 'http://[0-9.:]*' "$DEMO_DIR/serve.out" || true)
-	[ -n "$URL" ] && break
+	curl -sf "$URL/readyz" >/dev/null && break
 	sleep 0.1
 done
-[ -n "$URL" ] || { echo "demo: the server did not start:" >&2; cat "$DEMO_DIR/serve.log" >&2; exit 1; }
+curl -sf "$URL/readyz" >/dev/null || { echo "demo: the server is not ready:" >&2; cat "$DEMO_DIR/serve.log" >&2; exit 1; }
+
 for prompt in "What is 7 times 8?" "Rigorously prove that the halting problem is undecidable, handling every edge case."; do
-	printf '$ curl -s %s/v1/route -d {"prompt": "%s", "policy": {"lambda": 20}}\n' "$URL" "$prompt"
+	printf '\n$ curl -s %s/v1/route -d {"prompt": "%s", "policy": {"lambda": 20}}\n' "$URL" "$prompt"
 	curl -sf "$URL/v1/route" -H 'Content-Type: application/json' \
 		-d "{\"prompt\": \"$prompt\", \"policy\": {\"lambda\": 20}}"
-	echo
 done
-kill -INT $SERVER
-wait $SERVER
+
+printf '\n$ curl -s %s/v1/models\n' "$URL"
+curl -sf "$URL/v1/models"
+
+# "model" names the route: router-irt-20 is the IRT router with lambda 20.
+for prompt in "What is 7 times 8?" "Rigorously prove that the halting problem is undecidable, handling every edge case."; do
+	printf '\n$ curl -s %s/v1/chat/completions -d {"model": "router-irt-20", "messages": [{"role": "user", "content": "%s"}]}\n' "$URL" "$prompt"
+	curl -sf -D "$DEMO_DIR/headers.txt" "$URL/v1/chat/completions" -H 'Content-Type: application/json' \
+		-d "{\"model\": \"router-irt-20\", \"messages\": [{\"role\": \"user\", \"content\": \"$prompt\"}]}"
+	grep -i '^x-' "$DEMO_DIR/headers.txt" | tr -d '\r'
+done
+
+printf '\n$ curl -sN %s/v1/chat/completions -d {"model": "router-irt-20", "stream": true, ...}   (server-sent events, passed through as they arrive)\n' "$URL"
+curl -sfN "$URL/v1/chat/completions" -H 'Content-Type: application/json' \
+	-d '{"model": "router-irt-20", "stream": true, "messages": [{"role": "user", "content": "Translate good morning into French."}]}'
+
+kill -INT "$SERVER"
+wait "$SERVER"
+
+printf '\n==> the decision log (%s lines; prompts logged because of --log-prompts), first line:\n' "$(wc -l <"$DEMO_DIR/decisions.jsonl")"
+head -n 1 "$DEMO_DIR/decisions.jsonl"
+cleanup
 trap - EXIT
 
 printf '\n==> demo finished; outputs in %s (open %s/eval.html for the cost-quality plot)\n' "$DEMO_DIR" "$DEMO_DIR"

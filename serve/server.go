@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"sort"
 	"strings"
@@ -14,24 +15,53 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/routekit/routekit/models"
 	"github.com/routekit/routekit/models/artifact"
 	"github.com/routekit/routekit/serve/api"
 )
 
-// Config configures a Server. Zero fields mean the defaults.
+// Config configures a Server; LoadConfig reads it from a YAML file whose
+// keys are the yaml tags. Zero fields mean the defaults.
 type Config struct {
+	// Addr is the listen address, for the command; default ":8080".
+	Addr string `yaml:"addr"`
+	// Registry is the registry root whose CURRENT versions are served;
+	// exclusive with Artifact. Used by the command and the Reloader.
+	Registry string `yaml:"registry"`
+	// Artifact is one standalone artifact directory to serve.
+	Artifact string `yaml:"artifact"`
+	// DefaultRouter names the router of requests that name none; empty
+	// means the only router served (with several, such requests fail).
+	DefaultRouter string `yaml:"default_router"`
+	// WatchInterval is how often the registry's CURRENT pointers are
+	// polled; default 2 s, negative disables the watch.
+	WatchInterval time.Duration `yaml:"watch_interval"`
+	// AdminToken is the bearer token of the /admin endpoints; empty
+	// disables them (403). The command fills it from the environment
+	// variable AdminTokenEnv when the file gives none.
+	AdminToken string `yaml:"admin_token"`
+	// AdminTokenEnv names the environment variable holding the admin
+	// token; default ROUTEKIT_ADMIN_TOKEN. Read by the command only.
+	AdminTokenEnv string `yaml:"admin_token_env"`
 	// MaxBodyBytes limits a request body; default 1 MiB.
-	MaxBodyBytes int64
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// MaxBatch limits the prompts of one batch request; default 1024.
-	MaxBatch int
-	// RequestTimeout bounds the handling of one request; default 10 s.
-	RequestTimeout time.Duration
+	MaxBatch int `yaml:"max_batch"`
+	// RequestTimeout bounds the handling of one request (not of a
+	// streamed proxy response); default 10 s.
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	// Proxy configures POST /v1/chat/completions (proxy.go).
+	Proxy ProxyConfig `yaml:"proxy"`
+	// DecisionLog configures the decision log (decisionlog.go); off
+	// without a path.
+	DecisionLog DecisionLogConfig `yaml:"decision_log"`
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{MaxBodyBytes: 1 << 20, MaxBatch: 1024, RequestTimeout: 10 * time.Second}
+	return Config{Addr: ":8080", WatchInterval: 2 * time.Second, AdminTokenEnv: "ROUTEKIT_ADMIN_TOKEN",
+		MaxBodyBytes: 1 << 20, MaxBatch: 1024, RequestTimeout: 10 * time.Second}
 }
 
 func (c Config) withDefaults() Config {
@@ -44,6 +74,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = d.RequestTimeout
+	}
+	if c.Addr == "" {
+		c.Addr = d.Addr
+	}
+	if c.WatchInterval == 0 {
+		c.WatchInterval = d.WatchInterval
+	}
+	if c.AdminTokenEnv == "" {
+		c.AdminTokenEnv = d.AdminTokenEnv
 	}
 	return c
 }
@@ -59,17 +98,30 @@ type Route struct {
 // routes is the immutable set of served routers, swapped whole.
 type routes struct {
 	byName map[string]*Route
-	def    string // the default router's name
+	def    string // the default router's name; "" when none
+	// decisions holds each router's resolved decision counters by model.
+	decisions map[string]map[string]prometheus.Counter
 }
 
 // Server serves routing decisions over HTTP. It is safe for concurrent
 // use: Set swaps the routers atomically, and in-flight requests finish on
 // the router they started with.
 type Server struct {
-	cfg Config
-	log *slog.Logger
-	cur atomic.Pointer[routes]
-	mu  sync.Mutex // serialises Set
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
+	cur     atomic.Pointer[routes]
+	mu      sync.Mutex // serialises Set and setDefault
+
+	// reloader serves POST /admin/reload; nil without a registry.
+	reloader atomic.Pointer[Reloader]
+
+	statusMu sync.Mutex // guards failures
+	// failures holds each router's last refused version, cleared when
+	// a version of it loads.
+	failures map[string]loadFailure
+
+	ext extras // the proxy and the decision log, set by Open (proxy.go)
 }
 
 // New returns a server with no router; /readyz fails until Set. A nil
@@ -78,35 +130,64 @@ func New(cfg Config, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg.withDefaults(), log: log}
+	s := &Server{cfg: cfg.withDefaults(), log: log, metrics: newMetrics(), failures: map[string]loadFailure{}}
+	s.metrics.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "routekit_decision_log_errors_total",
+		Help: "Decisions the decision log lost to write errors.",
+	}, func() float64 { return float64(s.DecisionLogErrors()) }))
+	return s
 }
+
+// Metrics returns the server's Prometheus registry, served at
+// GET /metrics, so other parts can register their collectors on it.
+func (s *Server) Metrics() *prometheus.Registry { return s.metrics.reg }
 
 // Set serves r under its name, replacing a router of that name; def makes
 // it the default (the first router set is the default too).
 func (s *Server) Set(r *Route, def bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	next := &routes{byName: map[string]*Route{}}
-	if old := s.cur.Load(); old != nil {
+	next := &routes{byName: map[string]*Route{}, decisions: map[string]map[string]prometheus.Counter{}}
+	old := s.cur.Load()
+	if old != nil {
 		for k, v := range old.byName {
 			next.byName[k] = v
+			next.decisions[k] = old.decisions[k]
 		}
 		next.def = old.def
 	}
 	next.byName[r.Name] = r
-	if def || next.def == "" {
+	kind, cands := "", []string(nil)
+	if r.Loaded != nil {
+		if r.Loaded.Manifest != nil {
+			kind = r.Loaded.Manifest.Router
+		}
+		if r.Loaded.Router != nil {
+			cands = r.Loaded.Router.Scorer.Models()
+		}
+	}
+	next.decisions[r.Name] = s.metrics.decisionCounters(r.Name, cands)
+	if def || old == nil {
 		next.def = r.Name
 	}
 	s.cur.Store(next)
+	s.metrics.served(r.Name, r.Version, kind, time.Now())
+	s.clearFailure(r.Name)
 	s.log.Info("serving router", "router", r.Name, "version", r.Version, "default", next.def == r.Name)
 }
 
-// Handler returns the HTTP handler.
+// Handler returns the HTTP handler: the API, GET /metrics and the
+// token-protected /admin endpoints, instrumented (see metrics.go).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.HandleFunc("POST /admin/reload", s.admin(s.handleAdminReload))
+	mux.HandleFunc("GET /admin/status", s.admin(s.handleAdminStatus))
 	mux.HandleFunc("POST /v1/route", s.handleRoute)
 	mux.HandleFunc("POST /v1/route/batch", s.handleBatch)
 	mux.HandleFunc("GET /v1/routers", s.handleRouters)
+	mux.HandleFunc("POST /v1/chat/completions", s.handleChatCompletions)
+	mux.HandleFunc("GET /v1/models", s.handleModels)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -120,7 +201,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path))
 	})
-	return mux
+	return s.instrument(mux)
 }
 
 // Errors mapped to HTTP statuses by statusOf.
@@ -194,6 +275,9 @@ func (s *Server) route(name string) (*Route, error) {
 		return nil, errNotReady
 	}
 	if name == "" {
+		if rs.def == "" {
+			return nil, fmt.Errorf("%w: router: no default router; name one of %s", errBadRequest, strings.Join(names(rs), ", "))
+		}
 		name = rs.def
 	}
 	rt, ok := rs.byName[name]
@@ -265,6 +349,7 @@ func (s *Server) decide(ctx context.Context, rt *Route, prompt string, req model
 	if err != nil {
 		return api.RouteResponse{}, err
 	}
+	s.countDecision(rt.Name, d.Model)
 	return api.RouteResponse{Model: d.Model, Scores: d.Scores, Difficulty: d.Difficulty, Router: rt.Name,
 		Version: rt.Version, LatencyUS: time.Since(start).Microseconds()}, nil
 }
@@ -298,6 +383,7 @@ func (s *Server) handleRoute(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
+	s.logDecision(w, r, rt, prompt, req, &resp)
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -335,26 +421,12 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	s.logBatch(w, r, rt, in.Prompts, req, out.Decisions)
 	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleRouters(w http.ResponseWriter, r *http.Request) {
-	rs := s.cur.Load()
-	type info struct {
-		Name    string   `json:"name"`
-		Version string   `json:"version"`
-		Kind    string   `json:"kind"`
-		Models  []string `json:"models"`
-		Default bool     `json:"default"`
-	}
-	out := []info{}
-	if rs != nil {
-		for _, n := range names(rs) {
-			rt := rs.byName[n]
-			out = append(out, info{n, rt.Version, rt.Loaded.Manifest.Router, rt.Loaded.Router.Scorer.Models(), n == rs.def})
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"routers": out})
+	writeJSON(w, http.StatusOK, map[string]any{"routers": s.routerInfos()})
 }
 
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
@@ -363,4 +435,38 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// Serve answers on ln until ctx ends, then shuts down gracefully: it
+// stops accepting, lets in-flight requests finish for up to grace, and
+// then closes the connections left (long proxy streams). The http.Server
+// has no read or write timeout, so streams are not cut; the handler sets
+// per-request deadlines instead (see instrument). It returns nil after a
+// shutdown, else the serving error.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving on %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if err != nil {
+		s.log.Warn("requests still running after the shutdown grace; closing them", "grace", grace, "err", err)
+		err = srv.Close()
+	}
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	return err
 }

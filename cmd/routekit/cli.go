@@ -59,6 +59,9 @@ func commands() *command {
 			serveCommand(),
 			calibrateCommand(),
 			irtCommand(),
+			devCommand(),
+			loadgenCommand(),
+			registryCommand(),
 		},
 	}
 }
@@ -217,6 +220,12 @@ func printGroupHelp(w io.Writer, path []string, cmd *command) {
 		fmt.Fprintf(w, "  %-10s %s\n", s.name, s.short)
 	}
 	fmt.Fprintf(w, "\nRun '%s <command> --help' for a command's flags.\n", strings.Join(path, " "))
+	if len(path) == 1 {
+		fmt.Fprintf(w, "\nEnvironment:\n")
+		for _, v := range envVars {
+			fmt.Fprintf(w, "  %-22s %s\n", v.name, v.doc)
+		}
+	}
 }
 
 func printLeafHelp(w io.Writer, name string, cmd *command, fs *flag.FlagSet) {

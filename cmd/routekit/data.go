@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -396,6 +398,38 @@ func printSummary(w io.Writer, s *data.Summary) {
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%.3f\t\n", m.Model, m.Battles, m.Wins, m.Losses, m.Ties, m.WinRate)
 		}
 		tw.Flush()
+	}
+	if s.Decisions > 0 {
+		fmt.Fprintf(w, "\n%d decisions, mean routing latency %.0f us; by router@version:", s.Decisions, s.MeanLatencyUS)
+		for _, r := range slices.Sorted(maps.Keys(s.Routers)) {
+			fmt.Fprintf(w, " %s %d", r, s.Routers[r])
+		}
+		fmt.Fprintln(w)
+		fmt.Fprintf(tw, "model\tchosen\tshare\t\n")
+		for _, m := range s.Models {
+			if m.Chosen > 0 {
+				fmt.Fprintf(tw, "%s\t%d\t%.1f%%\t\n", m.Model, m.Chosen, 100*m.Share)
+			}
+		}
+		tw.Flush()
+	}
+	if s.Feedback > 0 {
+		fmt.Fprintf(w, "\n%d feedback rows\n", s.Feedback)
+		fmt.Fprintf(tw, "model\tfeedback\tsignals\t\n")
+		for _, m := range s.Models {
+			if m.Feedback == 0 {
+				continue
+			}
+			var sig []string
+			for _, k := range slices.Sorted(maps.Keys(m.Signals)) {
+				sig = append(sig, fmt.Sprintf("%s %d", k, m.Signals[k]))
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t\n", m.Model, m.Feedback, strings.Join(sig, ", "))
+		}
+		tw.Flush()
+	}
+	if s.Prompts == 0 && s.Outcomes+s.Battles == 0 {
+		return
 	}
 	fmt.Fprintf(w, "\n%d prompts in %d tasks\n", s.Prompts, len(s.Tasks))
 	names := s.TaskNames()

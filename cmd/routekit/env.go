@@ -4,10 +4,13 @@ import (
 	"os"
 )
 
-// envVars lists every environment variable routekit reads; only this
-// file reads them.
+// envVars lists the environment variables routekit reads by fixed name.
+// Besides these, 'serve' reads the variables a config names: the admin
+// token's (admin_token_env) and each upstream's API key (api_key_env).
 var envVars = []struct{ name, doc string }{
 	{"ROUTEKIT_ORT_LIB", "path of the ONNX Runtime shared library for ONNX encoders (make setup puts it in .cache/ort/)"},
+	{"ROUTEKIT_ADMIN_TOKEN", "serve: bearer token of the /admin/ endpoints (the default of admin_token_env)"},
+	{"GOMLX_BACKEND", "train --router bert: GoMLX backend (default \"go\", the pure-Go one; \"xla\" where the PJRT plugin is installed)"},
 }
 
 // defaultORTLib is where make setup puts the ONNX Runtime library,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -198,5 +199,69 @@ func TestTrainBERTArtifact(t *testing.T) {
 	}
 	if math.Abs(sum-1) > 1e-9 {
 		t.Errorf("3way scores %v do not sum to 1", d.Scores)
+	}
+}
+
+func TestTrainBERTFinetune(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "o.jsonl")
+	// 120 prompts of the tiny model's vocabulary: cheap fails on math.
+	var b strings.Builder
+	filler := strings.Fields("the what how please write explain code python function sort list data story poem email city weather")
+	for i := range 120 {
+		words := []string{filler[i%len(filler)], filler[(i*7+3)%len(filler)], filler[(i*5+1)%len(filler)], fmt.Sprint(i)}
+		cheap := 1
+		if i%2 == 0 {
+			words[1], cheap = "prove", 0
+		}
+		p := strings.Join(words, " ")
+		fmt.Fprintf(&b, `{"prompt":%q,"model":"cheap","score":%d,"cost":0.0001}`+"\n", p, cheap)
+		fmt.Fprintf(&b, `{"prompt":%q,"model":"big","score":1,"cost":0.01}`+"\n", p)
+	}
+	if err := os.WriteFile(in, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join("..", "..", "models", "encoder", "testdata", "tinybert")
+	// Usage errors come before any work, ORT library or not.
+	for _, args := range [][]string{
+		{"--router", "knn", "--encoder", "onnx:" + model, "--finetune"},
+		{"--router", "bert", "--finetune"},
+		{"--router", "bert", "--encoder", "onnx:" + model, "--finetune-epochs", "2"},
+	} {
+		args = append([]string{"train", "--data", in, "--out", filepath.Join(dir, "x")}, args...)
+		if code, _, errs := runCLI(t, args...); code != exitUsage || !strings.Contains(errs, "--finetune") {
+			t.Errorf("%q: exit %d, stderr %q; want a usage error about --finetune", args, code, errs)
+		}
+	}
+	lib := os.Getenv("ROUTEKIT_ORT_LIB")
+	if lib == "" {
+		t.Skip("ROUTEKIT_ORT_LIB is not set (make test sets it): skipping the ONNX fine-tuning test")
+	}
+	out := filepath.Join(dir, "bert")
+	mustRun(t, "train", "--router", "bert", "--data", in, "--encoder", "onnx:"+model, "--ort-lib", lib,
+		"--finetune", "--finetune-epochs", "2", "--finetune-lr", "1e-3", "--epochs", "5", "--out", out)
+	m, _, err := artifact.Read(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.EncoderFiles[encoder.ONNXModelFile] == "" || m.EncoderPath != "" || m.Hyperparameters["finetune"] == nil {
+		t.Fatalf("manifest: encoder files %v, path %q, hyperparameters %v", m.EncoderFiles, m.EncoderPath, m.Hyperparameters)
+	}
+	// The artifact holds its fine-tuned encoder: it routes without the model directory.
+	l, err := artifact.Load(context.Background(), out, encoder.ONNXConfig{LibraryPath: lib, Sessions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeEncoder(l.Encoder)
+	if _, err := l.Route(context.Background(), "please prove the theorem", models.Request{}); err != nil {
+		t.Fatal(err)
+	}
+	orig, err := encoder.NewONNX(context.Background(), model, encoder.ONNXConfig{LibraryPath: lib, Sessions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	if orig.Identity().Equal(m.Encoder) {
+		t.Error("the manifest names the original encoder, not the fine-tuned one")
 	}
 }

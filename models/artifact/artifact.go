@@ -5,7 +5,9 @@
 //
 //	DIR/manifest.json   the Manifest, JSON
 //	DIR/<blob name>     weight files: the scorer ("scorer.bin"), the
-//	                    fitted built-in encoder ("encoder.bin"), ...
+//	                    fitted built-in encoder ("encoder.bin"), an ONNX
+//	                    encoder's files ("encoder-model.onnx", ...; see
+//	                    AddEncoderFiles), ...
 //
 // Write builds the directory beside its destination as DIR.tmp-*, syncs
 // every file, renames it into place and syncs the parent, so a crash never
@@ -89,7 +91,12 @@ type Manifest struct {
 	// empty for an ONNX encoder, which is loaded from its own directory.
 	EncoderBlob string `json:"encoder_blob,omitempty"`
 	// EncoderPath is an ONNX encoder's model directory.
-	EncoderPath     string             `json:"encoder_path,omitempty"`
+	EncoderPath string `json:"encoder_path,omitempty"`
+	// EncoderFiles holds an ONNX encoder inside the artifact (e.g. one
+	// fine-tuned with the router): it maps each file of the model
+	// directory (model.onnx, tokenizer.json, optionally config.json and
+	// routekit.json) to the blob holding it; see AddEncoderFiles.
+	EncoderFiles    map[string]string  `json:"encoder_files,omitempty"`
 	ScorerBlob      string             `json:"scorer_blob"`
 	Data            DataFingerprint    `json:"data"`
 	Seed            uint64             `json:"seed"`
@@ -223,6 +230,9 @@ func Read(dir string) (*Manifest, map[string][]byte, error) {
 		if _, ok := blobs[n]; n != "" && !ok {
 			return nil, nil, fmt.Errorf("artifact %s: the manifest names blob %s but does not list it: %w", dir, n, ErrCorrupt)
 		}
+	}
+	if err := checkEncoderFiles(m.EncoderFiles, blobs); err != nil {
+		return nil, nil, fmt.Errorf("artifact %s: %w", dir, err)
 	}
 	return &m, blobs, nil
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/routekit/routekit/models"
 	"github.com/routekit/routekit/models/encoder"
@@ -53,7 +55,8 @@ func Scorer(m *Manifest, blobs map[string][]byte) (models.Scorer, error) {
 }
 
 // Encoder returns an artifact's encoder: the fitted built-in encoder it
-// holds, or its ONNX model directory opened with cfg. The encoder's
+// holds, the ONNX encoder it holds (EncoderFiles), or its ONNX model
+// directory (EncoderPath), opened with cfg. The encoder's
 // identity must equal the manifest's.
 func Encoder(ctx context.Context, m *Manifest, blobs map[string][]byte, cfg encoder.ONNXConfig) (encoder.Encoder, error) {
 	var enc encoder.Encoder
@@ -64,6 +67,12 @@ func Encoder(ctx context.Context, m *Manifest, blobs map[string][]byte, cfg enco
 			return nil, fmt.Errorf("encoder blob: %w", err)
 		}
 		enc = b
+	case len(m.EncoderFiles) > 0:
+		o, err := openEncoderFiles(ctx, m.EncoderFiles, blobs, cfg)
+		if err != nil {
+			return nil, err
+		}
+		enc = o
 	case m.Encoder.Kind == "onnx" && m.EncoderPath != "":
 		o, err := encoder.NewONNX(ctx, m.EncoderPath, cfg)
 		if err != nil {
@@ -77,6 +86,74 @@ func Encoder(ctx context.Context, m *Manifest, blobs map[string][]byte, cfg enco
 		return nil, fmt.Errorf("%w: have %s, the artifact was trained with %s", ErrEncoderMismatch, enc.Identity(), m.Encoder)
 	}
 	return enc, nil
+}
+
+// encoderFilePrefix starts the names of the blobs of an ONNX encoder
+// stored in an artifact.
+const encoderFilePrefix = "encoder-"
+
+// AddEncoderFiles stores the files of an ONNX encoder's model directory
+// (by file name: model.onnx, tokenizer.json, optionally config.json and
+// routekit.json) in an artifact: it adds them to blobs as
+// "encoder-<name>" and sets m.EncoderFiles, so that Load opens the
+// encoder from the artifact itself. m.Encoder must be the identity of
+// the encoder opened from exactly these files.
+func AddEncoderFiles(m *Manifest, blobs map[string][]byte, files map[string][]byte) error {
+	m.EncoderFiles = map[string]string{}
+	for name, b := range files {
+		blobs[encoderFilePrefix+name] = b
+		m.EncoderFiles[name] = encoderFilePrefix + name
+	}
+	m.EncoderPath = ""
+	return checkEncoderFiles(m.EncoderFiles, blobs)
+}
+
+// checkEncoderFiles checks that an ONNX encoder stored in an artifact
+// has the required files, only known ones, and that its blobs exist.
+func checkEncoderFiles(files map[string]string, blobs map[string][]byte) error {
+	if len(files) == 0 {
+		return nil
+	}
+	for name, blob := range files {
+		switch name {
+		case encoder.ONNXModelFile, encoder.ONNXTokenizerFile, encoder.ONNXConfigFile, encoder.ONNXRoutekitFile:
+		default:
+			return fmt.Errorf("encoder_files: unknown model directory file %q: %w", name, ErrCorrupt)
+		}
+		if _, ok := blobs[blob]; !ok {
+			return fmt.Errorf("encoder_files: %s: the manifest does not list blob %q: %w", name, blob, ErrCorrupt)
+		}
+	}
+	for _, name := range []string{encoder.ONNXModelFile, encoder.ONNXTokenizerFile} {
+		if _, ok := files[name]; !ok {
+			return fmt.Errorf("encoder_files: no %s: %w", name, ErrCorrupt)
+		}
+	}
+	return nil
+}
+
+// openEncoderFiles opens an ONNX encoder stored in an artifact: its
+// verified blobs are written to a temporary model directory, removed once
+// ONNX Runtime has loaded them.
+func openEncoderFiles(ctx context.Context, files map[string]string, blobs map[string][]byte, cfg encoder.ONNXConfig) (*encoder.ONNX, error) {
+	if err := checkEncoderFiles(files, blobs); err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "routekit-encoder-")
+	if err != nil {
+		return nil, fmt.Errorf("encoder files: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	for name, blob := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), blobs[blob], 0o600); err != nil {
+			return nil, fmt.Errorf("encoder files: %w", err)
+		}
+	}
+	o, err := encoder.NewONNX(ctx, dir, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("the artifact's ONNX encoder (encoder_files): %w", err)
+	}
+	return o, nil
 }
 
 // Loaded is an artifact ready to route.

@@ -36,6 +36,9 @@ type RouteResponse struct {
 	Router     string   `json:"router"`
 	Version    string   `json:"version"`
 	LatencyUS  int64    `json:"latency_us"`
+	// RequestID identifies the decision in the server's decision log, to
+	// join feedback on; it is also sent as the X-Request-Id header.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // BatchRequest routes several prompts with one router and policy.
@@ -56,8 +59,28 @@ type Error struct {
 	Error ErrorBody `json:"error"`
 }
 
-// ErrorBody names the problem with a stable code and a message.
+// ErrorBody names the problem with a stable code and a message. Type is
+// set by the OpenAI-compatible endpoints, whose clients read it:
+// "invalid_request_error" for 4xx, "api_error" for 5xx.
 type ErrorBody struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	Type    string `json:"type,omitempty"`
+}
+
+// ModelList is the body of GET /v1/models, in OpenAI's shape: Object is
+// "list".
+type ModelList struct {
+	Object string      `json:"object"`
+	Data   []ModelCard `json:"data"`
+}
+
+// ModelCard is one model name the proxy accepts in a chat completion's
+// "model" field. Object is "model", Created a Unix time in seconds (when
+// the router's artifact was made), OwnedBy "routekit".
+type ModelCard struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Created int64  `json:"created"`
+	OwnedBy string `json:"owned_by"`
 }

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# loadtest.sh — serving performance figures, run by `make loadtest`.
+#
+# Synthesises the demo world, trains an mf and an irt artifact with the
+# built-in encoder (20 models) and the same two with the tiny ONNX test
+# encoder, then for each: starts `routekit serve` on loopback, waits for
+# /readyz, and runs `routekit loadgen` in an open loop at $RATE requests/s
+# ($ONNX_RATE for the ONNX encoder, which cannot keep up with $RATE) and in
+# a closed loop at maximum throughput ($WORKERS workers), with the held-out
+# test prompts as bodies. Prints each result and a summary table;
+# JSON results land in $LOADTEST_DIR/results.
+#
+# The server and the load generator share the machine's cores (2 on the
+# project machine): every figure is for both together, on loopback.
+# GOMAXPROCS of each is SERVER_PROCS and LOADGEN_PROCS: by default the
+# server may use both cores and the generator one.
+#
+# Env: BIN (default bin/routekit), LOADTEST_DIR (default .cache/loadtest;
+#      the world and artifacts are reused when present, delete it to
+#      rebuild), RATE (2000), ONNX_RATE (500), DURATION (10s), WARMUP (2s),
+#      WORKERS (16), SERVER_PROCS (2), LOADGEN_PROCS (1), ROUTERS (default
+#      "mf irt mf-onnx irt-onnx"), ONNX_MODEL (models/encoder/testdata/tinybert),
+#      ROUTEKIT_ORT_LIB (set by make; needed for the ONNX routers).
+set -euo pipefail
+
+BIN=${BIN:-bin/routekit}
+DIR=${LOADTEST_DIR:-.cache/loadtest}
+RATE=${RATE:-2000}
+ONNX_RATE=${ONNX_RATE:-500}
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-2s}
+WORKERS=${WORKERS:-16}
+SERVER_PROCS=${SERVER_PROCS:-2}
+LOADGEN_PROCS=${LOADGEN_PROCS:-1}
+ROUTERS=${ROUTERS:-mf irt mf-onnx irt-onnx}
+ONNX_MODEL=${ONNX_MODEL:-models/encoder/testdata/tinybert}
+WORLD=$DIR/world
+SPLIT=$DIR/split
+RESULTS=$DIR/results
+
+if [ ! -x "$BIN" ]; then
+	echo "loadtest: $BIN not found; run make build (or make loadtest)" >&2
+	exit 1
+fi
+mkdir -p "$DIR" "$RESULTS"
+
+# step HEADER CMD...: print a header and the command, then run it.
+step() {
+	local header=$1
+	shift
+	printf '\n==> %s\n$ %s\n' "$header" "$*"
+	"$@"
+}
+
+# --- data and artifacts (reused when present) ------------------------------------
+if [ ! -s "$SPLIT/test.parquet" ]; then
+	step "synthesising the demo world (20 models, 20k prompts)" \
+		"$BIN" data synth --seed 1 --out-dir "$WORLD"
+	step "splitting outcomes by prompt hash" \
+		"$BIN" data split --in "$WORLD/outcomes.parquet" --out-dir "$SPLIT" --by hash --seed 1
+fi
+if [ ! -s "$DIR/embeddings.encoder" ]; then
+	step "embedding the training prompts (built-in encoder, fitted here)" \
+		"$BIN" embed --data "$SPLIT/train.parquet" --encoder builtin --out "$DIR/embeddings.parquet"
+fi
+
+# train NAME ROUTER ENCODER [CACHE]: train an artifact unless it exists.
+train() {
+	local name=$1 router=$2 enc=$3 cache=${4:-}
+	[ -s "$DIR/$name/manifest.json" ] && return 0
+	local data=(--data "$SPLIT/train.parquet")
+	if [ "$router" = mf ]; then
+		data=(--data "$WORLD/battles.parquet" --catalog "$WORLD/catalog.yaml")
+	fi
+	step "training $name" \
+		"$BIN" train --router "$router" "${data[@]}" --encoder "$enc" ${cache:+--cache "$cache"} --out "$DIR/$name"
+}
+
+for name in $ROUTERS; do
+	case $name in
+	mf | irt) train "$name" "$name" "builtin:$DIR/embeddings.encoder" "$DIR/embeddings.parquet" ;;
+	mf-onnx | irt-onnx)
+		if [ -z "${ROUTEKIT_ORT_LIB:-}" ]; then
+			echo "loadtest: $name needs ROUTEKIT_ORT_LIB (make setup; make loadtest sets it)" >&2
+			exit 1
+		fi
+		train "$name" "${name%-onnx}" "onnx:$ONNX_MODEL" "$DIR/embeddings-onnx.parquet"
+		# routekit train does not yet record where an ONNX encoder lives
+		# (manifest.json encoder_path, which the loader needs): add it.
+		if ! grep -q '"encoder_path"' "$DIR/$name/manifest.json"; then
+			sed -i "s|^  \"router\": \(.*\),\$|  \"router\": \1,\n  \"encoder_path\": \"$(cd "$ONNX_MODEL" && pwd)\",|" "$DIR/$name/manifest.json"
+		fi
+		;;
+	*)
+		echo "loadtest: unknown router $name in ROUTERS (want mf, irt, mf-onnx, irt-onnx)" >&2
+		exit 1
+		;;
+	esac
+done
+
+# --- load ------------------------------------------------------------------------
+SERVER=
+cleanup() {
+	if [ -n "$SERVER" ]; then
+		kill "$SERVER" 2>/dev/null || true
+		wait "$SERVER" 2>/dev/null || true
+	fi
+}
+trap cleanup EXIT
+
+# start NAME: serve artifact NAME on a free loopback port; sets URL.
+start() {
+	local name=$1 out=$DIR/serve-$1.out
+	GOMAXPROCS=$SERVER_PROCS "$BIN" serve --artifact "$DIR/$name" --name "$name" --addr 127.0.0.1:0 \
+		--log-level warn >"$out" 2>"$DIR/serve-$name.log" &
+	SERVER=$!
+	URL=
+	for _ in $(seq 1 200); do
+		URL=$(grep -o 'http://[0-9.:]*' "$out" || true)
+		if [ -n "$URL" ] && curl -sf "$URL/readyz" >/dev/null; then
+			return 0
+		fi
+		kill -0 "$SERVER" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "loadtest: the $name server did not become ready:" >&2
+	cat "$DIR/serve-$name.log" >&2
+	exit 1
+}
+
+stop() {
+	kill -INT "$SERVER"
+	wait "$SERVER" || true
+	SERVER=
+}
+
+# loadgen NAME MODE ARGS...: run the load generator, print its table, keep its JSON.
+loadgen() {
+	local name=$1 mode=$2
+	shift 2
+	step "$name: $mode" env GOMAXPROCS="$LOADGEN_PROCS" "$BIN" loadgen --log-level warn --url "$URL/v1/route" \
+		--prompts "$SPLIT/test.parquet" --duration "$DURATION" --warmup "$WARMUP" --out "$RESULTS/$name-$mode.json" "$@"
+}
+
+printf '\n==> server GOMAXPROCS=%s, loadgen GOMAXPROCS=%s, on %s cores (shared by both)\n' \
+	"$SERVER_PROCS" "$LOADGEN_PROCS" "$(nproc)"
+for name in $ROUTERS; do
+	rate=$RATE
+	case $name in *-onnx) rate=$ONNX_RATE ;; esac
+	start "$name"
+	loadgen "$name" open --rate "$rate"
+	loadgen "$name" max --max --workers "$WORKERS"
+	stop
+done
+
+# --- summary -----------------------------------------------------------------------
+# field FILE SECTION KEY: a number from a result's JSON (sections are
+# "latency", "server" and "send_lag"; "" for top-level keys).
+field() {
+	awk -v sec="\"$2\":" -v key="\"$3\":" '
+		sec == "\"\":" && $1 == key { gsub(/,/, "", $2); print $2; exit }
+		$1 == sec { in_sec = 1; next }
+		in_sec && $1 == key { gsub(/,/, "", $2); print $2; exit }
+		in_sec && /}/ { in_sec = 0 }' "$1"
+}
+
+printf '\n==> summary (open loop at the rate shown; closed loop with %s workers; latencies in ms)\n' "$WORKERS"
+printf '%-9s %6s %8s %8s %8s %10s %7s %9s %8s %7s\n' router rate p50 p99 p99.9 "srv p99" errors "max rps" "max p99" errors
+for name in $ROUTERS; do
+	o=$RESULTS/$name-open.json m=$RESULTS/$name-max.json
+	ms() { awk -v v="$1" 'BEGIN { printf "%.3f", v / 1000 }'; }
+	printf '%-9s %6s %8s %8s %8s %10s %7s %9s %8s %7s\n' "$name" "$(field "$o" "" rate)" \
+		"$(ms "$(field "$o" latency p50_us)")" "$(ms "$(field "$o" latency p99_us)")" \
+		"$(ms "$(field "$o" latency p999_us)")" "$(ms "$(field "$o" server p99_us)")" "$(field "$o" "" errors)" \
+		"$(field "$m" "" rps)" "$(ms "$(field "$m" latency p99_us)")" "$(field "$m" "" errors)"
+done
