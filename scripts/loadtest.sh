@@ -12,13 +12,13 @@
 #
 # The server and the load generator share the machine's cores (2 on the
 # project machine): every figure is for both together, on loopback.
-# GOMAXPROCS of each is SERVER_PROCS and LOADGEN_PROCS: by default the
-# server may use both cores and the generator one.
+# GOMAXPROCS of each is SERVER_PROCS and LOADGEN_PROCS (default 1 and 1),
+# and each is pinned to its own CPU (SERVER_CPUS, LOADGEN_CPUS).
 #
 # Env: BIN (default bin/routekit), LOADTEST_DIR (default .cache/loadtest;
 #      the world and artifacts are reused when present, delete it to
 #      rebuild), RATE (2000), ONNX_RATE (500), DURATION (10s), WARMUP (2s),
-#      WORKERS (16), SERVER_PROCS (2), LOADGEN_PROCS (1), ROUTERS (default
+#      WORKERS (16), SERVER_PROCS (1), LOADGEN_PROCS (1), SERVER_CPUS (0), LOADGEN_CPUS (1), ROUTERS (default
 #      "mf irt mf-onnx irt-onnx"), ONNX_MODEL (models/encoder/testdata/tinybert),
 #      ROUTEKIT_ORT_LIB (set by make; needed for the ONNX routers).
 set -euo pipefail
@@ -30,8 +30,17 @@ ONNX_RATE=${ONNX_RATE:-500}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
 WORKERS=${WORKERS:-16}
-SERVER_PROCS=${SERVER_PROCS:-2}
+SERVER_PROCS=${SERVER_PROCS:-1}
 LOADGEN_PROCS=${LOADGEN_PROCS:-1}
+# SERVER_CPUS / LOADGEN_CPUS pin each to CPUs with taskset; with two or more
+# cores the default is the server on CPU 0 and the generator on CPU 1, which
+# keeps them from preempting each other (set both empty to not pin).
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+	SERVER_CPUS=${SERVER_CPUS-0}
+	LOADGEN_CPUS=${LOADGEN_CPUS-1}
+fi
+SERVER_PIN=${SERVER_CPUS:+taskset -c $SERVER_CPUS}
+LOADGEN_PIN=${LOADGEN_CPUS:+taskset -c $LOADGEN_CPUS}
 ROUTERS=${ROUTERS:-mf irt mf-onnx irt-onnx}
 ONNX_MODEL=${ONNX_MODEL:-models/encoder/testdata/tinybert}
 WORLD=$DIR/world
@@ -85,11 +94,6 @@ for name in $ROUTERS; do
 			exit 1
 		fi
 		train "$name" "${name%-onnx}" "onnx:$ONNX_MODEL" "$DIR/embeddings-onnx.parquet"
-		# routekit train does not yet record where an ONNX encoder lives
-		# (manifest.json encoder_path, which the loader needs): add it.
-		if ! grep -q '"encoder_path"' "$DIR/$name/manifest.json"; then
-			sed -i "s|^  \"router\": \(.*\),\$|  \"router\": \1,\n  \"encoder_path\": \"$(cd "$ONNX_MODEL" && pwd)\",|" "$DIR/$name/manifest.json"
-		fi
 		;;
 	*)
 		echo "loadtest: unknown router $name in ROUTERS (want mf, irt, mf-onnx, irt-onnx)" >&2
@@ -111,7 +115,7 @@ trap cleanup EXIT
 # start NAME: serve artifact NAME on a free loopback port; sets URL.
 start() {
 	local name=$1 out=$DIR/serve-$1.out
-	GOMAXPROCS=$SERVER_PROCS "$BIN" serve --artifact "$DIR/$name" --name "$name" --addr 127.0.0.1:0 \
+	GOMAXPROCS=$SERVER_PROCS $SERVER_PIN "$BIN" serve --artifact "$DIR/$name" --name "$name" --addr 127.0.0.1:0 \
 		--log-level warn >"$out" 2>"$DIR/serve-$name.log" &
 	SERVER=$!
 	URL=
@@ -138,7 +142,7 @@ stop() {
 loadgen() {
 	local name=$1 mode=$2
 	shift 2
-	step "$name: $mode" env GOMAXPROCS="$LOADGEN_PROCS" "$BIN" loadgen --log-level warn --url "$URL/v1/route" \
+	step "$name: $mode" env GOMAXPROCS="$LOADGEN_PROCS" $LOADGEN_PIN "$BIN" loadgen --log-level warn --url "$URL/v1/route" \
 		--prompts "$SPLIT/test.parquet" --duration "$DURATION" --warmup "$WARMUP" --out "$RESULTS/$name-$mode.json" "$@"
 }
 

@@ -314,6 +314,12 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 					if err := artifact.AddEncoderFiles(&m, blobs, encFiles); err != nil {
 						return err
 					}
+				} else if spec, err := encoder.ParseSpec(ef.spec); err == nil && spec.Kind == "onnx" {
+					// A frozen ONNX encoder stays in its model directory: the
+					// artifact names it, and loading checks its identity.
+					if m.EncoderPath, err = filepath.Abs(spec.Path); err != nil {
+						return err
+					}
 				}
 				wrote := *out
 				if reg != nil {

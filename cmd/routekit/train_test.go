@@ -237,6 +237,15 @@ func TestTrainBERTFinetune(t *testing.T) {
 	if lib == "" {
 		t.Skip("ROUTEKIT_ORT_LIB is not set (make test sets it): skipping the ONNX fine-tuning test")
 	}
+	// A frozen ONNX encoder is named by its absolute directory, so the
+	// artifact loads from any working folder.
+	knn := filepath.Join(dir, "knn")
+	mustRun(t, "train", "--router", "knn", "--data", in, "--encoder", "onnx:"+model, "--ort-lib", lib, "--out", knn)
+	if m, _, err := artifact.Read(knn); err != nil || !filepath.IsAbs(m.EncoderPath) || len(m.EncoderFiles) != 0 {
+		t.Fatalf("knn manifest: %v, encoder path %q, files %v", err, m.EncoderPath, m.EncoderFiles)
+	}
+	mustRun(t, "route", "--artifact", knn, "--ort-lib", lib, "please prove the theorem")
+
 	out := filepath.Join(dir, "bert")
 	mustRun(t, "train", "--router", "bert", "--data", in, "--encoder", "onnx:"+model, "--ort-lib", lib,
 		"--finetune", "--finetune-epochs", "2", "--finetune-lr", "1e-3", "--epochs", "5", "--out", out)
