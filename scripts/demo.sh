@@ -63,8 +63,12 @@ step "training the kNN baseline" \
 	"$BIN" train --router knn --data "$SPLIT/train.parquet" --encoder "$ENC" --cache "$CACHE" --out "$DEMO_DIR/knn"
 step "training a matrix-factorization router on Arena-style battles (prices from the catalog)" \
 	"$BIN" train --router mf --data "$WORLD/battles.parquet" --catalog "$WORLD/catalog.yaml" --encoder "$ENC" --cache "$CACHE" --out "$DEMO_DIR/mf"
+# bert trains in GoMLX on the pure-Go backend; a few epochs keep the demo short.
+step "training a BERT-classifier router (MLP head on the embeddings, GoMLX; 4 epochs for the demo)" \
+	"$BIN" train --router bert --epochs 4 --data "$SPLIT/train.parquet" --encoder "$ENC" --cache "$CACHE" --out "$DEMO_DIR/bert"
 step "evaluating them on the held-out test prompts, with random routing and the oracle" \
 	"$BIN" eval --data "$SPLIT/test.parquet" --artifact "$DEMO_DIR/irt" --artifact "$DEMO_DIR/knn" --artifact "$DEMO_DIR/mf" \
+	--artifact "$DEMO_DIR/bert" \
 	--router random --router oracle --report "$DEMO_DIR/eval.html"
 step "routing a few prompts with the IRT router (lambda 20: a dollar is worth 20 score points)" \
 	"$BIN" route --artifact "$DEMO_DIR/irt" --lambda 20 \
@@ -145,6 +149,52 @@ wait "$SERVER"
 
 printf '\n==> the decision log (%s lines; prompts logged because of --log-prompts), first line:\n' "$(wc -l <"$DEMO_DIR/decisions.jsonl")"
 head -n 1 "$DEMO_DIR/decisions.jsonl"
+
+# --- registry and hot reload --------------------------------------------------------
+REG=$DEMO_DIR/registry
+step "a registry: the IRT router becomes v1 of \"demo\" (the first version is CURRENT)" \
+	"$BIN" registry add --registry "$REG" --name demo --artifact "$DEMO_DIR/irt"
+step "the kNN router becomes v2 (not promoted yet)" \
+	"$BIN" registry add --registry "$REG" --name demo --artifact "$DEMO_DIR/knn"
+step "listing the registry" \
+	"$BIN" registry list --registry "$REG"
+
+printf '\n==> serving the registry (CURRENT polled every 500ms; admin token from ROUTEKIT_ADMIN_TOKEN)\n'
+ROUTEKIT_ADMIN_TOKEN=demo-token "$BIN" serve --registry "$REG" --addr 127.0.0.1:0 --watch-interval 500ms \
+	>"$DEMO_DIR/serve-reg.out" 2>"$DEMO_DIR/serve-reg.log" &
+SERVER=$!
+PIDS+=("$SERVER")
+URL=$(wait_url "$DEMO_DIR/serve-reg.out" "$DEMO_DIR/serve-reg.log")
+for _ in $(seq 1 100); do
+	curl -sf "$URL/readyz" >/dev/null && break
+	sleep 0.1
+done
+
+# served PROMPT: print the router kind and version that answered.
+served() {
+	curl -sf "$URL/v1/route" -d "{\"prompt\": \"$1\"}" | grep -o '"router":"[^"]*","version":"[^"]*"'
+}
+printf '\n$ curl -s %s/v1/route -d {"prompt": "What is 7 times 8?"}   -> ' "$URL"
+served "What is 7 times 8?"
+step "promoting v2" "$BIN" registry promote --registry "$REG" --name demo --version v2
+printf '\n$ curl -s -X POST -H "Authorization: Bearer demo-token" %s/admin/reload\n' "$URL"
+curl -sf -X POST -H "Authorization: Bearer demo-token" "$URL/admin/reload"
+printf '\n$ curl -s %s/v1/route ...   -> ' "$URL"
+served "What is 7 times 8?"
+printf '\n$ curl -s -X POST %s/admin/reload   (no token: refused)\n' "$URL"
+curl -s -X POST "$URL/admin/reload" || true
+step "rolling back to v1 (the server's watcher picks it up)" "$BIN" registry rollback --registry "$REG" --name demo
+for _ in $(seq 1 100); do
+	curl -sf "$URL/v1/routers" | grep -q '"version":"v1"' && break
+	sleep 0.1
+done
+printf '\n$ curl -s %s/v1/route ...   -> ' "$URL"
+served "What is 7 times 8?"
+printf '\n$ curl -s %s/metrics | grep -E routekit_(reloads_total|router_info|decisions_total)\n' "$URL"
+curl -sf "$URL/metrics" | grep -E '^routekit_(reloads_total|router_info|decisions_total)'
+kill -INT "$SERVER"
+wait "$SERVER"
+
 cleanup
 trap - EXIT
 

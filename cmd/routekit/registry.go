@@ -19,7 +19,7 @@ func registryCommand() *command {
 		short: "manage a registry of versioned router artifacts",
 		long: `A registry is a folder ROOT/NAME/vK/ of artifacts with a CURRENT pointer per
 router name. 'routekit train --registry ROOT --name N' adds versions.`,
-		subs: []*command{registryListCommand(), registryPromoteCommand(), registryRollbackCommand(), registryGCCommand()},
+		subs: []*command{registryListCommand(), registryAddCommand(), registryPromoteCommand(), registryRollbackCommand(), registryGCCommand()},
 	}
 }
 
@@ -214,6 +214,44 @@ func validationSummary(m map[string]float64) string {
 		return "-"
 	}
 	return strings.Join(parts, " ")
+}
+
+func registryAddCommand() *command {
+	return &command{
+		name:  "add",
+		usage: "--registry ROOT --name N --artifact DIR [--promote]",
+		short: "add a standalone artifact as the next version of a router",
+		long: `Reads the artifact in full (format version, every blob's size and SHA-256),
+refusing it when that fails, and writes a copy as the next version of N; the
+first version of a name becomes CURRENT, later ones only with --promote. The
+artifact directory itself is left as it is. Use it for artifacts made by
+'routekit calibrate' or 'routekit irt add-model'.`,
+		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+			var rf registryFlags
+			rf.register(fs, "router `name`")
+			dir := fs.String("artifact", "", "artifact `directory` to add")
+			promote := fs.Bool("promote", false, "make the new version CURRENT")
+			return func(ctx context.Context, e *env, args []string) error {
+				r, err := rf.open(args, true)
+				if err != nil {
+					return err
+				}
+				if *dir == "" {
+					return usagef("--artifact is required")
+				}
+				m, blobs, err := artifact.Read(*dir)
+				if err != nil {
+					return err
+				}
+				wrote, err := addToRegistry(r, rf.name, *promote, *m, blobs)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "wrote %s\n", wrote)
+				return nil
+			}
+		},
+	}
 }
 
 func registryPromoteCommand() *command {

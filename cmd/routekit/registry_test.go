@@ -142,6 +142,39 @@ func TestRegistryCommands(t *testing.T) {
 	}
 }
 
+func TestRegistryAdd(t *testing.T) {
+	src := artifacttest.KNN(t, nil)
+	root := filepath.Join(t.TempDir(), "reg")
+	if got := mustRun(t, "registry", "add", "--registry", root, "--name", "qa", "--artifact", src); !strings.Contains(got, "qa v1 to ") || !strings.HasSuffix(got, "it is CURRENT\n") {
+		t.Errorf("first add printed %q", got)
+	}
+	if got := mustRun(t, "registry", "add", "--registry", root, "--name", "qa", "--artifact", src); !strings.Contains(got, "not CURRENT (CURRENT is v1") {
+		t.Errorf("second add printed %q", got)
+	}
+	mustRun(t, "registry", "add", "--registry", root, "--name", "qa", "--artifact", src, "--promote")
+	r, err := artifact.OpenRegistry(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cur, err := r.Current("qa"); err != nil || cur.ID != "v3" {
+		t.Fatalf("CURRENT %+v, %v; want v3", cur, err)
+	}
+	// A damaged artifact is refused and nothing is added.
+	if err := os.WriteFile(filepath.Join(src, "scorer.bin"), []byte("not the weights"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runCLI(t, "registry", "add", "--registry", root, "--name", "qa", "--artifact", src, "--promote")
+	if code != exitError || !strings.Contains(errs, "scorer.bin") {
+		t.Errorf("adding a damaged artifact: exit %d, %q", code, errs)
+	}
+	if vs, err := r.Versions("qa"); err != nil || len(vs) != 3 {
+		t.Errorf("versions after a refused add: %d, %v", len(vs), err)
+	}
+	if code, _, _ := runCLI(t, "registry", "add", "--registry", root, "--name", "qa"); code != exitUsage {
+		t.Errorf("add without --artifact: exit %d, want %d", code, exitUsage)
+	}
+}
+
 func TestRegistryCommandErrors(t *testing.T) {
 	r := newTestRegistry(t, 1)
 	root := r.Root()
