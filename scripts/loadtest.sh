@@ -27,6 +27,7 @@ BIN=${BIN:-bin/routekit}
 DIR=${LOADTEST_DIR:-.cache/loadtest}
 RATE=${RATE:-2000}
 ONNX_RATE=${ONNX_RATE:-500}
+ONNX_SERVER_PROCS=${ONNX_SERVER_PROCS:-2}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
 WORKERS=${WORKERS:-16}
@@ -115,7 +116,7 @@ trap cleanup EXIT
 # start NAME: serve artifact NAME on a free loopback port; sets URL.
 start() {
 	local name=$1 out=$DIR/serve-$1.out
-	GOMAXPROCS=$SERVER_PROCS $SERVER_PIN "$BIN" serve --artifact "$DIR/$name" --name "$name" --addr 127.0.0.1:0 \
+	GOMAXPROCS=$SP $SPIN "$BIN" serve --artifact "$DIR/$name" --name "$name" --addr 127.0.0.1:0 \
 		--log-level warn >"$out" 2>"$DIR/serve-$name.log" &
 	SERVER=$!
 	URL=
@@ -142,15 +143,17 @@ stop() {
 loadgen() {
 	local name=$1 mode=$2
 	shift 2
-	step "$name: $mode" env GOMAXPROCS="$LOADGEN_PROCS" $LOADGEN_PIN "$BIN" loadgen --log-level warn --url "$URL/v1/route" \
+	step "$name: $mode" env GOMAXPROCS="$LOADGEN_PROCS" $LPIN "$BIN" loadgen --log-level warn --url "$URL/v1/route" \
 		--prompts "$SPLIT/test.parquet" --duration "$DURATION" --warmup "$WARMUP" --out "$RESULTS/$name-$mode.json" "$@"
 }
 
-printf '\n==> server GOMAXPROCS=%s, loadgen GOMAXPROCS=%s, on %s cores (shared by both)\n' \
-	"$SERVER_PROCS" "$LOADGEN_PROCS" "$(nproc)"
+printf '\n==> server GOMAXPROCS=%s (ONNX: %s), loadgen GOMAXPROCS=%s, on %s cores; pinned: server to CPU %s, loadgen to CPU %s (not for ONNX)\n' \
+	"$SERVER_PROCS" "$ONNX_SERVER_PROCS" "$LOADGEN_PROCS" "$(nproc)" "${SERVER_CPUS:-none}" "${LOADGEN_CPUS:-none}"
 for name in $ROUTERS; do
-	rate=$RATE
-	case $name in *-onnx) rate=$ONNX_RATE ;; esac
+	rate=$RATE SP=$SERVER_PROCS SPIN=$SERVER_PIN LPIN=$LOADGEN_PIN
+	# The ONNX encoder needs more CPU than one core: its server gets both
+	# cores (ONNX_SERVER_PROCS) and neither process is pinned.
+	case $name in *-onnx) rate=$ONNX_RATE SP=$ONNX_SERVER_PROCS SPIN= LPIN= ;; esac
 	start "$name"
 	loadgen "$name" open --rate "$rate"
 	loadgen "$name" max --max --workers "$WORKERS"
