@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"sort"
 	"time"
+
+	"github.com/routekit/routekit/internal/conf"
 )
 
 // Response is one graded answer: model index Model (into the models slice
@@ -112,39 +114,17 @@ func DefaultConfig() Config {
 
 func (c Config) withDefaults() Config {
 	d := DefaultConfig()
-	if c.Dims == 0 {
-		c.Dims = d.Dims
-	}
-	if c.L2 == 0 {
-		c.L2 = d.L2
-	}
-	if c.L2Theta == 0 {
-		c.L2Theta = d.L2Theta
-	}
-	if c.MaxIter == 0 {
-		c.MaxIter = d.MaxIter
-	}
-	if c.ValFraction == 0 {
-		c.ValFraction = d.ValFraction
-	}
-	if c.Patience == 0 {
-		c.Patience = d.Patience
-	}
-	if c.Seed == 0 {
-		c.Seed = d.Seed
-	}
-	if c.Optimizer == "" {
-		c.Optimizer = d.Optimizer
-	}
-	if c.LearningRate == 0 {
-		c.LearningRate = d.LearningRate
-	}
-	if c.BatchPrompts == 0 {
-		c.BatchPrompts = d.BatchPrompts
-	}
-	if c.Workers == 0 {
-		c.Workers = d.Workers
-	}
+	conf.Default(&c.Dims, d.Dims)
+	conf.Default(&c.L2, d.L2)
+	conf.Default(&c.L2Theta, d.L2Theta)
+	conf.Default(&c.MaxIter, d.MaxIter)
+	conf.Default(&c.ValFraction, d.ValFraction)
+	conf.Default(&c.Patience, d.Patience)
+	conf.Default(&c.Seed, d.Seed)
+	conf.Default(&c.Optimizer, d.Optimizer)
+	conf.Default(&c.LearningRate, d.LearningRate)
+	conf.Default(&c.BatchPrompts, d.BatchPrompts)
+	conf.Default(&c.Workers, d.Workers)
 	return c
 }
 

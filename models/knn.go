@@ -8,6 +8,8 @@ import (
 	"hash/crc32"
 	"math"
 	"sync"
+
+	"github.com/routekit/routekit/internal/conf"
 )
 
 // KNNConfig configures a k-nearest-neighbour scorer. Zero fields mean
@@ -27,12 +29,8 @@ func DefaultKNNConfig() KNNConfig { return KNNConfig{K: 40, PriorWeight: 1} }
 
 func (c KNNConfig) withDefaults() KNNConfig {
 	d := DefaultKNNConfig()
-	if c.K == 0 {
-		c.K = d.K
-	}
-	if c.PriorWeight == 0 {
-		c.PriorWeight = d.PriorWeight
-	}
+	conf.Default(&c.K, d.K)
+	conf.Default(&c.PriorWeight, d.PriorWeight)
 	return c
 }
 

@@ -70,9 +70,8 @@ type mfScratch struct{ p, s []float32 }
 
 // Limits on the shapes of an MF, to refuse absurd or hostile inputs.
 const (
-	MFMaxModels  = 1 << 16
-	MFMaxDim     = 1 << 14
-	mfMaxNameLen = 1 << 12
+	MFMaxModels = 1 << 16
+	MFMaxDim    = 1 << 14
 )
 
 // NewMF checks the shapes and values of an MF's parameters and returns it
@@ -94,8 +93,8 @@ func (m *MF) check() error {
 	}
 	seen := make(map[string]bool, n)
 	for _, name := range m.ModelNames {
-		if name == "" || len(name) > mfMaxNameLen || !utf8.ValidString(name) {
-			return fmt.Errorf("mf: invalid model name %q (want non-empty UTF-8 of at most %d bytes)", name, mfMaxNameLen)
+		if name == "" || len(name) > maxNameLen || !utf8.ValidString(name) {
+			return fmt.Errorf("mf: invalid model name %q (want non-empty UTF-8 of at most %d bytes)", name, maxNameLen)
 		}
 		if seen[name] {
 			return fmt.Errorf("mf: duplicate model name %q", name)
@@ -317,21 +316,9 @@ func (m *MF) UnmarshalBinary(data []byte) error {
 		return bad("shape %d models, D %d, Dim %d out of range", n, d, dim)
 	}
 	rest := body[mfHeader:]
-	if uint64(len(rest)) < 4*n {
-		return bad("truncated model names")
-	}
-	names := make([]string, n)
-	for i := range names {
-		if len(rest) < 4 {
-			return bad("truncated model names")
-		}
-		l := uint64(le.Uint32(rest))
-		rest = rest[4:]
-		if l > mfMaxNameLen || l > uint64(len(rest)) {
-			return bad("model name %d: length %d out of range", i, l)
-		}
-		names[i] = string(rest[:l])
-		rest = rest[l:]
+	names, rest, err := decodeNames(rest, n)
+	if err != nil {
+		return bad("%v", err)
 	}
 	floats := n*dim + dim*d + dim + n
 	if uint64(len(rest)) != 4*floats {

@@ -96,8 +96,8 @@ func (m *MLP) check() error {
 	}
 	seen := make(map[string]bool, n)
 	for _, name := range m.ModelNames {
-		if name == "" || len(name) > mfMaxNameLen || !utf8.ValidString(name) {
-			return fmt.Errorf("mlp: invalid model name %q (want non-empty UTF-8 of at most %d bytes)", name, mfMaxNameLen)
+		if name == "" || len(name) > maxNameLen || !utf8.ValidString(name) {
+			return fmt.Errorf("mlp: invalid model name %q (want non-empty UTF-8 of at most %d bytes)", name, maxNameLen)
 		}
 		if seen[name] {
 			return fmt.Errorf("mlp: duplicate model name %q", name)
@@ -361,21 +361,9 @@ func (m *MLP) UnmarshalBinary(data []byte) error {
 		return bad("%d models and %d layers out of range", n, nl)
 	}
 	rest := body[mlpHeader:]
-	if uint64(len(rest)) < 4*n {
-		return bad("truncated model names")
-	}
-	names := make([]string, n)
-	for i := range names {
-		if len(rest) < 4 {
-			return bad("truncated model names")
-		}
-		l := uint64(le.Uint32(rest))
-		rest = rest[4:]
-		if l > mfMaxNameLen || l > uint64(len(rest)) {
-			return bad("model name %d: length %d out of range", i, l)
-		}
-		names[i] = string(rest[:l])
-		rest = rest[l:]
+	names, rest, err := decodeNames(rest, n)
+	if err != nil {
+		return bad("%v", err)
 	}
 	if uint64(len(rest)) < 8*nl {
 		return bad("truncated layer shapes")

@@ -20,6 +20,7 @@ import (
 	mltrain "github.com/gomlx/gomlx/pkg/ml/train"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 
+	"github.com/routekit/routekit/internal/conf"
 	"github.com/routekit/routekit/models"
 )
 
@@ -113,39 +114,17 @@ func DefaultBERTConfig() BERTConfig {
 
 func (c BERTConfig) withDefaults() BERTConfig {
 	d := DefaultBERTConfig()
-	if c.Head == "" {
-		c.Head = d.Head
-	}
-	if c.Hidden == 0 {
-		c.Hidden = d.Hidden
-	}
-	if c.Layers == 0 {
-		c.Layers = d.Layers
-	}
-	if c.LearningRate == 0 {
-		c.LearningRate = d.LearningRate
-	}
-	if c.Epochs == 0 {
-		c.Epochs = d.Epochs
-	}
-	if c.BatchSize == 0 {
-		c.BatchSize = d.BatchSize
-	}
-	if c.WeightDecay == 0 {
-		c.WeightDecay = d.WeightDecay
-	}
-	if c.Patience == 0 {
-		c.Patience = d.Patience
-	}
-	if c.ValFraction == 0 {
-		c.ValFraction = d.ValFraction
-	}
-	if c.Ties == "" {
-		c.Ties = d.Ties
-	}
-	if c.Seed == 0 {
-		c.Seed = d.Seed
-	}
+	conf.Default(&c.Head, d.Head)
+	conf.Default(&c.Hidden, d.Hidden)
+	conf.Default(&c.Layers, d.Layers)
+	conf.Default(&c.LearningRate, d.LearningRate)
+	conf.Default(&c.Epochs, d.Epochs)
+	conf.Default(&c.BatchSize, d.BatchSize)
+	conf.Default(&c.WeightDecay, d.WeightDecay)
+	conf.Default(&c.Patience, d.Patience)
+	conf.Default(&c.ValFraction, d.ValFraction)
+	conf.Default(&c.Ties, d.Ties)
+	conf.Default(&c.Seed, d.Seed)
 	return c
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 	"github.com/gomlx/onnx-gomlx/onnx"
 
+	"github.com/routekit/routekit/internal/conf"
 	"github.com/routekit/routekit/models"
 	"github.com/routekit/routekit/models/encoder"
 )
@@ -53,15 +54,9 @@ func DefaultFinetuneConfig() FinetuneConfig {
 func (c FinetuneConfig) withDefaults() FinetuneConfig {
 	d := DefaultFinetuneConfig()
 	c.Head = c.Head.withDefaults()
-	if c.Epochs == 0 {
-		c.Epochs = d.Epochs
-	}
-	if c.LearningRate == 0 {
-		c.LearningRate = d.LearningRate
-	}
-	if c.BatchSize == 0 {
-		c.BatchSize = d.BatchSize
-	}
+	conf.Default(&c.Epochs, d.Epochs)
+	conf.Default(&c.LearningRate, d.LearningRate)
+	conf.Default(&c.BatchSize, d.BatchSize)
 	return c
 }
 

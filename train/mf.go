@@ -12,6 +12,7 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 
+	"github.com/routekit/routekit/internal/conf"
 	"github.com/routekit/routekit/models"
 )
 
@@ -88,36 +89,16 @@ func DefaultMFConfig() MFConfig {
 // withDefaults returns c with its zero fields replaced by their defaults.
 func (c MFConfig) withDefaults() MFConfig {
 	d := DefaultMFConfig()
-	if c.Dim == 0 {
-		c.Dim = d.Dim
-	}
-	if c.Alpha == 0 {
-		c.Alpha = d.Alpha
-	}
-	if c.LearningRate == 0 {
-		c.LearningRate = d.LearningRate
-	}
-	if c.Epochs == 0 {
-		c.Epochs = d.Epochs
-	}
-	if c.BatchSize == 0 {
-		c.BatchSize = d.BatchSize
-	}
-	if c.WeightDecay == 0 {
-		c.WeightDecay = d.WeightDecay
-	}
-	if c.Patience == 0 {
-		c.Patience = d.Patience
-	}
-	if c.ValFraction == 0 {
-		c.ValFraction = d.ValFraction
-	}
-	if c.Ties == "" {
-		c.Ties = d.Ties
-	}
-	if c.Seed == 0 {
-		c.Seed = d.Seed
-	}
+	conf.Default(&c.Dim, d.Dim)
+	conf.Default(&c.Alpha, d.Alpha)
+	conf.Default(&c.LearningRate, d.LearningRate)
+	conf.Default(&c.Epochs, d.Epochs)
+	conf.Default(&c.BatchSize, d.BatchSize)
+	conf.Default(&c.WeightDecay, d.WeightDecay)
+	conf.Default(&c.Patience, d.Patience)
+	conf.Default(&c.ValFraction, d.ValFraction)
+	conf.Default(&c.Ties, d.Ties)
+	conf.Default(&c.Seed, d.Seed)
 	return c
 }
 
