@@ -384,7 +384,24 @@ func (s *Server) handleRoute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.logDecision(w, r, rt, prompt, req, &resp)
-	writeJSON(w, http.StatusOK, resp)
+	writeRoute(w, &resp)
+}
+
+// routeBufs recycles the buffers route responses are encoded into.
+var routeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// writeRoute writes a decision as writeJSON would, without reflection
+// (api.RouteResponse.AppendJSON): the route endpoint's hot path.
+func writeRoute(w http.ResponseWriter, resp *api.RouteResponse) {
+	bp := routeBufs.Get().(*[]byte)
+	b := append(resp.AppendJSON((*bp)[:0]), '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+	if cap(b) <= 64<<10 {
+		*bp = b
+		routeBufs.Put(bp)
+	}
 }
 
 func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
