@@ -7,7 +7,6 @@ import (
 	"hash/crc32"
 	"math"
 	"sync"
-	"unicode/utf8"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
@@ -87,20 +86,10 @@ func NewMF(names []string, d, dim int, v [][]float32, w, wc, b []float32, pairwi
 }
 
 func (m *MF) check() error {
+	if err := checkNames("mf", m.ModelNames, MFMaxModels); err != nil {
+		return err
+	}
 	n := len(m.ModelNames)
-	if n < 1 || n > MFMaxModels {
-		return fmt.Errorf("mf: %d models, want 1 to %d", n, MFMaxModels)
-	}
-	seen := make(map[string]bool, n)
-	for _, name := range m.ModelNames {
-		if name == "" || len(name) > maxNameLen || !utf8.ValidString(name) {
-			return fmt.Errorf("mf: invalid model name %q (want non-empty UTF-8 of at most %d bytes)", name, maxNameLen)
-		}
-		if seen[name] {
-			return fmt.Errorf("mf: duplicate model name %q", name)
-		}
-		seen[name] = true
-	}
 	if m.D < 1 || m.D > MFMaxDim || m.Dim < 1 || m.Dim > MFMaxDim {
 		return fmt.Errorf("mf: dimensions D %d and Dim %d, want 1 to %d", m.D, m.Dim, MFMaxDim)
 	}

@@ -7,7 +7,6 @@ import (
 	"hash/crc32"
 	"math"
 	"sync"
-	"unicode/utf8"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
@@ -90,20 +89,10 @@ func NewMLP(names []string, head string, strong int, pairwise bool, layers []MLP
 func (m *MLP) D() int { return m.Layers[0].In }
 
 func (m *MLP) check() error {
+	if err := checkNames("mlp", m.ModelNames, MLPMaxModels); err != nil {
+		return err
+	}
 	n := len(m.ModelNames)
-	if n < 1 || n > MLPMaxModels {
-		return fmt.Errorf("mlp: %d models, want 1 to %d", n, MLPMaxModels)
-	}
-	seen := make(map[string]bool, n)
-	for _, name := range m.ModelNames {
-		if name == "" || len(name) > maxNameLen || !utf8.ValidString(name) {
-			return fmt.Errorf("mlp: invalid model name %q (want non-empty UTF-8 of at most %d bytes)", name, maxNameLen)
-		}
-		if seen[name] {
-			return fmt.Errorf("mlp: duplicate model name %q", name)
-		}
-		seen[name] = true
-	}
 	outs := n
 	switch m.Head {
 	case MLPMultiLabel:

@@ -3,6 +3,7 @@ package models
 import (
 	"encoding/binary"
 	"fmt"
+	"unicode/utf8"
 )
 
 // maxNameLen bounds a model name in the binary scorer formats.
@@ -30,4 +31,24 @@ func decodeNames(b []byte, n uint64) ([]string, []byte, error) {
 		b = b[l:]
 	}
 	return names, b, nil
+}
+
+// checkNames checks a scorer's model names: between 1 and max of them,
+// each non-empty valid UTF-8 of at most maxNameLen bytes, no two equal.
+// Errors start with kind ("mf", "mlp").
+func checkNames(kind string, names []string, max int) error {
+	if len(names) < 1 || len(names) > max {
+		return fmt.Errorf("%s: %d models, want 1 to %d", kind, len(names), max)
+	}
+	seen := make(map[string]bool, len(names))
+	for _, name := range names {
+		if name == "" || len(name) > maxNameLen || !utf8.ValidString(name) {
+			return fmt.Errorf("%s: invalid model name %q (want non-empty UTF-8 of at most %d bytes)", kind, name, maxNameLen)
+		}
+		if seen[name] {
+			return fmt.Errorf("%s: duplicate model name %q", kind, name)
+		}
+		seen[name] = true
+	}
+	return nil
 }
