@@ -243,9 +243,7 @@ func (m *MF) MarshalBinary() ([]byte, error) {
 	}
 	n := len(m.ModelNames)
 	size := mfHeader + 4*(n*m.Dim+m.Dim*m.D+m.Dim+n) + 4
-	for _, name := range m.ModelNames {
-		size += 4 + len(name)
-	}
+	size += namesSize(m.ModelNames)
 	buf := make([]byte, 0, size)
 	le := binary.LittleEndian
 	buf = append(buf, mfMagic...)
@@ -258,10 +256,7 @@ func (m *MF) MarshalBinary() ([]byte, error) {
 	buf = le.AppendUint32(buf, uint32(n))
 	buf = le.AppendUint32(buf, uint32(m.D))
 	buf = le.AppendUint32(buf, uint32(m.Dim))
-	for _, name := range m.ModelNames {
-		buf = le.AppendUint32(buf, uint32(len(name)))
-		buf = append(buf, name...)
-	}
+	buf = appendNames(buf, m.ModelNames)
 	put := func(v []float32) {
 		for _, x := range v {
 			buf = le.AppendUint32(buf, math.Float32bits(x))
@@ -285,17 +280,11 @@ func (m *MF) UnmarshalBinary(data []byte) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrMFFormat}, args...)...)
 	}
-	if len(data) < mfHeader+4 || string(data[:4]) != mfMagic {
-		return bad("missing %q header", mfMagic)
+	body, err := checkFrame(data, mfMagic, mfVersion, mfHeader)
+	if err != nil {
+		return bad("%v", err)
 	}
 	le := binary.LittleEndian
-	if v := le.Uint16(data[4:]); v != mfVersion {
-		return bad("unsupported version %d (want %d)", v, mfVersion)
-	}
-	body, sum := data[:len(data)-4], le.Uint32(data[len(data)-4:])
-	if crc32.ChecksumIEEE(body) != sum {
-		return bad("checksum mismatch")
-	}
 	flags := le.Uint16(data[6:])
 	if flags&^1 != 0 {
 		return bad("unknown flags %#x", flags)

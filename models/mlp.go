@@ -264,9 +264,7 @@ func (m *MLP) MarshalBinary() ([]byte, error) {
 		return nil, err
 	}
 	size := mlpHeader + 4
-	for _, name := range m.ModelNames {
-		size += 4 + len(name)
-	}
+	size += namesSize(m.ModelNames)
 	for _, l := range m.Layers {
 		size += 8 + 4*(len(l.W)+len(l.B))
 	}
@@ -286,10 +284,7 @@ func (m *MLP) MarshalBinary() ([]byte, error) {
 	buf = le.AppendUint16(buf, uint16(m.Strong))
 	buf = le.AppendUint32(buf, uint32(len(m.ModelNames)))
 	buf = le.AppendUint32(buf, uint32(len(m.Layers)))
-	for _, name := range m.ModelNames {
-		buf = le.AppendUint32(buf, uint32(len(name)))
-		buf = append(buf, name...)
-	}
+	buf = appendNames(buf, m.ModelNames)
 	for _, l := range m.Layers {
 		buf = le.AppendUint32(buf, uint32(l.In))
 		buf = le.AppendUint32(buf, uint32(l.Out))
@@ -321,17 +316,11 @@ func (m *MLP) UnmarshalBinary(data []byte) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrMLPFormat}, args...)...)
 	}
-	if len(data) < mlpHeader+4 || string(data[:4]) != mlpMagic {
-		return bad("missing %q header", mlpMagic)
+	body, err := checkFrame(data, mlpMagic, mlpVersion, mlpHeader)
+	if err != nil {
+		return bad("%v", err)
 	}
 	le := binary.LittleEndian
-	if v := le.Uint16(data[4:]); v != mlpVersion {
-		return bad("unsupported version %d (want %d)", v, mlpVersion)
-	}
-	body, sum := data[:len(data)-4], le.Uint32(data[len(data)-4:])
-	if crc32.ChecksumIEEE(body) != sum {
-		return bad("checksum mismatch")
-	}
 	flags, headCode, strong := le.Uint16(data[6:]), le.Uint16(data[8:]), le.Uint16(data[10:])
 	if flags&^1 != 0 {
 		return bad("unknown flags %#x", flags)

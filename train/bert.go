@@ -136,7 +136,6 @@ func (c BERTConfig) Validate() error {
 	bad := func(field string, v any, want string) {
 		errs = append(errs, fmt.Errorf("train: bert: %s: %v, want %s", field, v, want))
 	}
-	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 	if c.Head != HeadMultiLabel && c.Head != Head3Way {
 		bad("Head", fmt.Sprintf("%q", c.Head), fmt.Sprintf("%q or %q", HeadMultiLabel, Head3Way))
 	}
@@ -152,24 +151,8 @@ func (c BERTConfig) Validate() error {
 	if !(c.Dropout >= 0 && c.Dropout <= 0.9) {
 		bad("Dropout", c.Dropout, "in [0, 0.9]")
 	}
-	if !finite(c.LearningRate) || c.LearningRate <= 0 || c.LearningRate > 1 {
-		bad("LearningRate", c.LearningRate, "in (0, 1]")
-	}
-	if c.Epochs < 1 || c.Epochs > 1_000_000 {
-		bad("Epochs", c.Epochs, "1 to 1000000")
-	}
-	if c.BatchSize < 1 || c.BatchSize > 1<<16 {
-		bad("BatchSize", c.BatchSize, "1 to 65536")
-	}
-	if !finite(c.WeightDecay) || c.WeightDecay > 1 {
-		bad("WeightDecay", c.WeightDecay, "at most 1 (negative: none)")
-	}
-	if c.ValFraction > 0.5 || math.IsNaN(c.ValFraction) {
-		bad("ValFraction", c.ValFraction, "at most 0.5 (negative: no validation)")
-	}
-	if c.Ties != TiesDrop && c.Ties != TiesHalf {
-		bad("Ties", fmt.Sprintf("%q", c.Ties), fmt.Sprintf("%q or %q", TiesDrop, TiesHalf))
-	}
+	optimSettings{LearningRate: c.LearningRate, Epochs: c.Epochs, BatchSize: c.BatchSize, MaxBatch: 1 << 16,
+		WeightDecay: c.WeightDecay, ValFraction: c.ValFraction, Ties: c.Ties}.check(bad)
 	return errors.Join(errs...)
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -301,19 +300,12 @@ func bertBackend() (backends.Backend, error) {
 	return backend, nil
 }
 
-// finetuneReadDir reads the model directory's files and writes the
-// routekit.json of enc's settings.
+// finetuneReadDir reads the model directory's files and replaces its
+// routekit.json by one of enc's settings.
 func finetuneReadDir(enc *encoder.ONNX, dir string) (map[string][]byte, error) {
-	files := map[string][]byte{}
-	for _, name := range []string{encoder.ONNXModelFile, encoder.ONNXTokenizerFile, encoder.ONNXConfigFile} {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		switch {
-		case err == nil:
-			files[name] = b
-		case name == encoder.ONNXConfigFile && errors.Is(err, fs.ErrNotExist):
-		default:
-			return nil, fmt.Errorf("train: finetune: %w", err)
-		}
+	files, err := encoder.ReadONNXDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("train: finetune: %w", err)
 	}
 	rk, err := json.MarshalIndent(map[string]any{
 		"pooling": enc.Pooling(), "max_length": enc.MaxLength(), "output": enc.Output(), "normalize": enc.Normalize(),

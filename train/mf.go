@@ -110,31 +110,14 @@ func (c MFConfig) Validate() error {
 	bad := func(field string, v any, want string) {
 		errs = append(errs, fmt.Errorf("train: mf: %s: %v, want %s", field, v, want))
 	}
-	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 	if c.Dim < 1 || c.Dim > models.MFMaxDim {
 		bad("Dim", c.Dim, fmt.Sprintf("1 to %d", models.MFMaxDim))
 	}
 	if !finite(c.Alpha) || c.Alpha > 10 {
 		bad("Alpha", c.Alpha, "at most 10 (negative: no noise)")
 	}
-	if !finite(c.LearningRate) || c.LearningRate <= 0 || c.LearningRate > 1 {
-		bad("LearningRate", c.LearningRate, "in (0, 1]")
-	}
-	if c.Epochs < 1 || c.Epochs > 1_000_000 {
-		bad("Epochs", c.Epochs, "1 to 1000000")
-	}
-	if c.BatchSize < 1 || c.BatchSize > 1<<20 {
-		bad("BatchSize", c.BatchSize, "1 to 1048576")
-	}
-	if !finite(c.WeightDecay) || c.WeightDecay > 1 {
-		bad("WeightDecay", c.WeightDecay, "at most 1 (negative: none)")
-	}
-	if c.ValFraction > 0.5 || math.IsNaN(c.ValFraction) {
-		bad("ValFraction", c.ValFraction, "at most 0.5 (negative: no validation)")
-	}
-	if c.Ties != TiesDrop && c.Ties != TiesHalf {
-		bad("Ties", fmt.Sprintf("%q", c.Ties), fmt.Sprintf("%q or %q", TiesDrop, TiesHalf))
-	}
+	optimSettings{LearningRate: c.LearningRate, Epochs: c.Epochs, BatchSize: c.BatchSize, MaxBatch: 1 << 20,
+		WeightDecay: c.WeightDecay, ValFraction: c.ValFraction, Ties: c.Ties}.check(bad)
 	return errors.Join(errs...)
 }
 

@@ -360,17 +360,7 @@ func finetuneBERT(ctx context.Context, e *env, enc encoder.Encoder, encDir strin
 		"best_epoch", res.Report.BestEpoch, "seconds", res.Report.Duration.Seconds())
 	// Open the fine-tuned encoder as serving will, for its identity and
 	// the embeddings the validation scores are computed on.
-	dir, err := os.MkdirTemp("", "routekit-finetuned-")
-	if err != nil {
-		return fail(err)
-	}
-	defer os.RemoveAll(dir)
-	for name, b := range res.Files {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			return fail(err)
-		}
-	}
-	tuned, err := encoder.NewONNX(ctx, dir, ef.onnx)
+	tuned, err := encoder.NewONNXFromFiles(ctx, res.Files, ef.onnx)
 	if err != nil {
 		return fail(fmt.Errorf("opening the fine-tuned encoder: %w", err))
 	}

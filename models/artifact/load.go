@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/routekit/routekit/models"
 	"github.com/routekit/routekit/models/encoder"
@@ -139,17 +137,11 @@ func openEncoderFiles(ctx context.Context, files map[string]string, blobs map[st
 	if err := checkEncoderFiles(files, blobs); err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "routekit-encoder-")
-	if err != nil {
-		return nil, fmt.Errorf("encoder files: %w", err)
-	}
-	defer os.RemoveAll(dir)
+	byName := make(map[string][]byte, len(files))
 	for name, blob := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), blobs[blob], 0o600); err != nil {
-			return nil, fmt.Errorf("encoder files: %w", err)
-		}
+		byName[name] = blobs[blob]
 	}
-	o, err := encoder.NewONNX(ctx, dir, cfg)
+	o, err := encoder.NewONNXFromFiles(ctx, byName, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("the artifact's ONNX encoder (encoder_files): %w", err)
 	}

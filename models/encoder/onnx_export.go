@@ -1,6 +1,12 @@
 package encoder
 
-import "slices"
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+)
 
 // This file exposes what a trainer needs to run an ONNX encoder's model
 // outside ONNX Runtime (e.g. to fine-tune it) exactly as Encode does.
@@ -52,3 +58,30 @@ func (e *ONNX) InputNames() []string { return slices.Clone(e.inputNames) }
 
 // Int32Inputs reports whether the model takes int32 rather than int64 ids.
 func (e *ONNX) Int32Inputs() bool { return e.int32In }
+
+// ReadONNXDir reads the files of an ONNX model directory by name
+// (ONNXModelFile and ONNXTokenizerFile, and ONNXConfigFile and
+// ONNXRoutekitFile when present), with the errors NewONNX gives.
+func ReadONNXDir(dir string) (map[string][]byte, error) { return onnxReadDir(dir) }
+
+// NewONNXFromFiles opens an ONNX encoder from the files of a model
+// directory held in memory, by name (as ReadONNXDir returns them): it
+// writes them to a temporary directory, which it removes once ONNX
+// Runtime has loaded them. The identity is that of the files, as if
+// opened from a directory holding them.
+func NewONNXFromFiles(ctx context.Context, files map[string][]byte, cfg ONNXConfig) (*ONNX, error) {
+	dir, err := os.MkdirTemp("", "routekit-encoder-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	for name, b := range files {
+		if filepath.Base(name) != name {
+			return nil, fmt.Errorf("%w: file name %q", ErrONNXModelDir, name)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			return nil, err
+		}
+	}
+	return NewONNX(ctx, dir, cfg)
+}

@@ -1,8 +1,14 @@
 package models
 
+// Helpers shared by the MF ("RKMF") and MLP ("RKML") binary formats: a
+// frame of a 4-byte magic, a little-endian uint16 version, a fixed-size
+// header and a trailing CRC-32 (IEEE) of everything before it; model
+// names as uint32 length and bytes.
+
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"unicode/utf8"
 )
 
@@ -51,4 +57,40 @@ func checkNames(kind string, names []string, max int) error {
 		seen[name] = true
 	}
 	return nil
+}
+
+// appendNames appends names as uint32 length and bytes each.
+func appendNames(buf []byte, names []string) []byte {
+	for _, name := range names {
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(name)))
+		buf = append(buf, name...)
+	}
+	return buf
+}
+
+// namesSize is the encoded size of names.
+func namesSize(names []string) int {
+	n := 0
+	for _, name := range names {
+		n += 4 + len(name)
+	}
+	return n
+}
+
+// checkFrame checks data's magic, version (at bytes 4-5), minimum size
+// (header bytes and the checksum) and trailing checksum, and returns the
+// bytes before the checksum.
+func checkFrame(data []byte, magic string, version uint16, header int) ([]byte, error) {
+	if len(data) < header+4 || string(data[:4]) != magic {
+		return nil, fmt.Errorf("missing %q header", magic)
+	}
+	le := binary.LittleEndian
+	if v := le.Uint16(data[4:]); v != version {
+		return nil, fmt.Errorf("unsupported version %d (want %d)", v, version)
+	}
+	body, sum := data[:len(data)-4], le.Uint32(data[len(data)-4:])
+	if crc32.ChecksumIEEE(body) != sum {
+		return nil, fmt.Errorf("checksum mismatch")
+	}
+	return body, nil
 }
