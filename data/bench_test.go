@@ -21,6 +21,18 @@ var benchFiles struct {
 	err  error
 }
 
+// TestMain removes the benchmarks' files (266 MB) once every test and
+// benchmark of the binary has run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchFiles.dir != "" {
+		if err := os.RemoveAll(benchFiles.dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}
+	os.Exit(code)
+}
+
 // benchOutcomes writes 1M realistic outcome rows (50k prompts x 20
 // models) as JSONL and Parquet, once per test binary.
 func benchData(b *testing.B) (jsonl, pq string) {
@@ -111,4 +123,39 @@ func BenchmarkIngestJSONLDedup(b *testing.B) {
 func BenchmarkReadParquet(b *testing.B) {
 	_, pq := benchData(b)
 	benchRead(b, pq, Options{})
+}
+
+// BenchmarkImportJSONLToParquet imports 1M outcome rows from JSONL into
+// canonical Parquet the way "routekit data import" does: a Reader with
+// de-duplication on, each record written as it is read, the output
+// renamed into place on Close.
+func BenchmarkImportJSONLToParquet(b *testing.B) {
+	jsonl, _ := benchData(b)
+	out := filepath.Join(b.TempDir(), "imported.parquet")
+	b.ResetTimer()
+	start := time.Now()
+	n := 0
+	for i := 0; i < b.N; i++ {
+		w, err := Create(out, "", KindOutcome)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rd := NewReader(Options{Dedup: true})
+		if err := rd.Read(context.Background(), jsonl, Handler{Outcome: w.WriteOutcome}); err != nil {
+			w.Abort()
+			b.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if w.Count() != benchRows {
+			b.Fatalf("wrote %d outcomes, want %d", w.Count(), benchRows)
+		}
+		n += w.Count()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "rows/s")
+	if st, err := os.Stat(out); err == nil {
+		b.ReportMetric(float64(st.Size())/(1<<20), "MB-out")
+	}
 }

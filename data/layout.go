@@ -134,6 +134,8 @@ type emitter interface {
 	battle(b *Battle) error
 	feedback(f *Feedback) error
 	decision(d *Decision) error
+	// noAnswer counts n empty score cells: models without an answer.
+	noAnswer(n int)
 }
 
 // decoder turns the rows of one file of one layout into records.
@@ -253,6 +255,10 @@ type wideDecoder struct {
 	// row alone made a model with no answer there metadata for good.
 	candidates []string
 	order      map[string]int // column positions, to keep models in order
+	// handed counts the rows that made records; owed the empty cells of
+	// those rows in columns found to be models later, counted as missing
+	// with the next row that makes records.
+	handed, owed int
 }
 
 // wideIDColumns and wideTaskColumns name a prompt's id and task.
@@ -351,6 +357,7 @@ func (d *wideDecoder) resolve(r row) error {
 		}
 		if f, err := toFloat(v); err == nil && f >= 0 && f <= 1 {
 			d.models = append(d.models, k)
+			d.owed += d.handed
 			added = true
 			continue
 		}
@@ -419,17 +426,20 @@ func (d *wideDecoder) decode(r row, e emitter) error {
 		}
 		meta[k] = s
 	}
+	made := 0
 	for _, m := range d.models {
 		score, ok, err := r.optNum(m)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			continue // no answer of this model to this prompt
+			e.noAnswer(1) // no answer of this model to this prompt
+			continue
 		}
 		if err := checkScore(m, score); err != nil {
 			return err
 		}
+		made++
 		o := Outcome{PromptID: id, Prompt: prompt, Model: m, Score: score, Task: task}
 		if c := d.costCols[m]; c != "" {
 			if o.Cost, o.HasCost, err = r.optNum(c); err != nil {
@@ -454,6 +464,11 @@ func (d *wideDecoder) decode(r row, e emitter) error {
 		if err := e.outcome(&o); err != nil {
 			return err
 		}
+	}
+	if made > 0 {
+		e.noAnswer(d.owed)
+		d.handed++
+		d.owed = 0
 	}
 	return nil
 }
@@ -506,6 +521,7 @@ func (d scoreMapDecoder) decode(r row, e emitter) error {
 	sort.Strings(models)
 	for _, m := range models {
 		if scores[m] == nil {
+			e.noAnswer(1)
 			continue
 		}
 		s, err := toFloat(scores[m])

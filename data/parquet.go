@@ -19,6 +19,16 @@ import (
 const parquetBatch = 64 << 10
 
 // parquetSource reads a Parquet file batch by batch through Arrow.
+//
+// arrow-go panics on some corrupt files (an invalid logical type in the
+// footer, a page length out of range, a missing page header). Every call
+// into it is guarded: a panic becomes a *ParseError naming the file and,
+// when known, the row and row group, and the source stays failed. Reads
+// are not parallel, so columns are decoded on the caller's goroutine,
+// where a panic can be recovered. (arrow-go still opens the children of
+// a struct column on an errgroup goroutine; the canonical layouts have
+// no struct columns.) A footer whose row count disagrees with its row
+// groups or pages is an error, never a silent loss of rows.
 type parquetSource struct {
 	file  string
 	f     *os.File
@@ -29,53 +39,169 @@ type parquetSource struct {
 	i, n  int // row within rec, rows in rec
 	row   int // rows returned so far
 	cols  []*columnReader
+	// rowGroupEnds are the cumulative row counts of the row groups.
+	rowGroupEnds []int64
+	total        int64
+	progress     func(file string, done, total int64)
+	err          error // sticky: the reader is unusable after a failure
 }
 
-func newParquetSource(ctx context.Context, path string) (*parquetSource, error) {
+// newParquetSource opens a Parquet file. progress, when not nil, is called
+// with the rows read so far and the file's row count: once on opening,
+// then for each record batch and at the end.
+func newParquetSource(ctx context.Context, path string, progress func(file string, done, total int64)) (s *parquetSource, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
+	stage := "reading the footer"
+	defer func() {
+		if p := recover(); p != nil {
+			f.Close()
+			s, err = nil, &ParseError{File: path, Err: fmt.Errorf("corrupt Parquet file: %s: %v", stage, p)}
+		}
+	}()
 	pr, err := file.NewParquetReader(f)
 	if err != nil {
 		f.Close()
 		return nil, &ParseError{File: path, Err: fmt.Errorf("not a Parquet file: %w", err)}
 	}
-	fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{Parallel: true, BatchSize: parquetBatch}, memory.DefaultAllocator)
+	stage = "reading the schema"
+	dropStoredSchema(pr)
+	fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{Parallel: false, BatchSize: parquetBatch}, memory.DefaultAllocator)
 	if err != nil {
 		pr.Close()
 		return nil, &ParseError{File: path, Err: fmt.Errorf("reading Parquet schema: %w", err)}
 	}
+	stage = "opening the columns"
 	rr, err := fr.GetRecordReader(ctx, nil, nil)
 	if err != nil {
 		pr.Close()
 		return nil, &ParseError{File: path, Err: fmt.Errorf("reading Parquet: %w", err)}
 	}
+	s = &parquetSource{file: path, f: f, rr: rr, index: make(map[string]int), progress: progress}
+	md := pr.MetaData()
+	for g := range pr.NumRowGroups() {
+		s.total += md.RowGroup(g).NumRows()
+		s.rowGroupEnds = append(s.rowGroupEnds, s.total)
+	}
+	if n := pr.NumRows(); n != s.total {
+		rr.Release()
+		f.Close()
+		return nil, &ParseError{File: path, Err: fmt.Errorf("corrupt Parquet file: the footer counts %d rows, its row groups %d", n, s.total)}
+	}
 	sc := rr.Schema()
-	s := &parquetSource{file: path, f: f, rr: rr, index: make(map[string]int)}
 	for i, fld := range sc.Fields() {
 		s.names = append(s.names, fld.Name)
 		s.index[fld.Name] = i
 		s.cols = append(s.cols, &columnReader{intern: make(map[string]string)})
 	}
+	s.report(0)
 	return s, nil
+}
+
+// dropStoredSchema removes the Arrow schema that Arrow writers store in
+// the footer (ARROW:schema, a base64 IPC message), so the columns' Arrow
+// types come from the Parquet schema alone. arrow-go trusts the lengths
+// in that message: a corrupt one makes it allocate terabytes, a fatal
+// error no recover catches. The Parquet logical types carry all the
+// readers need (strings, numbers, UTC timestamps, lists, maps).
+func dropStoredSchema(pr *file.Reader) {
+	md := pr.MetaData()
+	kv := md.KeyValueMetadata()
+	keep := kv[:0:0]
+	for _, e := range kv {
+		if e.GetKey() != "ARROW:schema" {
+			keep = append(keep, e)
+		}
+	}
+	md.FileMetaData.KeyValueMetadata = keep
+}
+
+// report calls the progress hook, if any.
+func (s *parquetSource) report(done int64) {
+	if s.progress != nil {
+		s.progress(s.file, done, s.total)
+	}
+}
+
+// rowGroupOf returns the 0-based row group holding the 1-based row, or -1.
+func (s *parquetSource) rowGroupOf(row int) int {
+	for g, end := range s.rowGroupEnds {
+		if int64(row) <= end {
+			return g
+		}
+	}
+	return -1
+}
+
+// fail makes err the source's sticky error, wrapped as a *ParseError at
+// the next row.
+func (s *parquetSource) fail(err error) error {
+	line := s.row + 1
+	if g := s.rowGroupOf(line); g >= 0 {
+		err = fmt.Errorf("row group %d: %w", g, err)
+	}
+	s.err = &ParseError{File: s.file, Line: line, Err: err}
+	return s.err
 }
 
 func (s *parquetSource) keys() []string { return s.names }
 
-func (s *parquetSource) next() (getter, int, error) {
-	for s.rec == nil || s.i >= s.n {
-		if !s.rr.Next() {
-			if err := s.rr.Err(); err != nil && err != io.EOF {
-				return nil, 0, &ParseError{File: s.file, Line: s.row + 1, Err: fmt.Errorf("reading Parquet: %w", err)}
+// nextBatch moves to the next record batch, returning false at the end.
+func (s *parquetSource) nextBatch() (ok bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.rec = nil
+			ok, err = false, s.fail(fmt.Errorf("corrupt Parquet data: %v", p))
+		}
+	}()
+	s.rec = nil
+	if !s.rr.Next() {
+		if err := s.rr.Err(); err != nil && err != io.EOF {
+			return false, s.fail(fmt.Errorf("reading Parquet: %w", err))
+		}
+		if int64(s.row) != s.total {
+			// Never a silent loss of rows.
+			return false, s.fail(fmt.Errorf("corrupt Parquet file: the footer counts %d rows, the pages hold %d", s.total, s.row))
+		}
+		return false, nil
+	}
+	rec := s.rr.RecordBatch()
+	if int(rec.NumCols()) != len(s.cols) {
+		return false, s.fail(fmt.Errorf("corrupt Parquet data: %d columns, want %d", rec.NumCols(), len(s.cols)))
+	}
+	for c := range s.cols {
+		// Offsets and dictionary indices come from the file: check them
+		// before values are taken out.
+		if v, ok := rec.Column(c).(interface{ ValidateFull() error }); ok {
+			if err := v.ValidateFull(); err != nil {
+				return false, s.fail(fmt.Errorf("corrupt Parquet data in column %q: %w", s.names[c], err))
 			}
+		}
+	}
+	s.rec = rec
+	s.i, s.n = 0, int(rec.NumRows())
+	for c := range s.cols {
+		s.cols[c].arr = rec.Column(c)
+	}
+	return true, nil
+}
+
+func (s *parquetSource) next() (getter, int, error) {
+	if s.err != nil {
+		return nil, 0, s.err
+	}
+	for s.rec == nil || s.i >= s.n {
+		ok, err := s.nextBatch()
+		if err != nil {
+			return nil, 0, err
+		}
+		if !ok {
+			s.report(int64(s.row))
 			return nil, 0, io.EOF
 		}
-		s.rec = s.rr.RecordBatch()
-		s.i, s.n = 0, int(s.rec.NumRows())
-		for c := range s.cols {
-			s.cols[c].arr = s.rec.Column(c)
-		}
+		s.report(int64(s.row))
 	}
 	r := parquetRow{s: s, i: s.i}
 	s.i++
@@ -87,9 +213,17 @@ func (s *parquetSource) next() (getter, int, error) {
 // failed: skipping it would retry the same error forever.
 func (s *parquetSource) recoverable() bool { return false }
 
-func (s *parquetSource) Close() error {
+func (s *parquetSource) Close() (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &ParseError{File: s.file, Err: fmt.Errorf("corrupt Parquet file: closing: %v", p)}
+		}
+		if cerr := s.f.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	s.rr.Release()
-	return s.f.Close()
+	return nil
 }
 
 type parquetRow struct {

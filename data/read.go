@@ -2,6 +2,8 @@ package data
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -38,9 +40,11 @@ type Options struct {
 	// Dedup merges prompts of equal normalised text under the first
 	// prompt id seen and drops repeated (prompt, model) outcomes.
 	Dedup bool
-	// Progress, when set, is called with the bytes read so far of each
-	// text file (for progress bars); it must be cheap and safe to call
-	// from another goroutine than Read's.
+	// Progress, when set, is called for progress bars with how much of
+	// each file has been read: bytes as stored (the compressed bytes of a
+	// .gz or .zst file) of a text file, rows of a Parquet file. It is
+	// first called with done 0 when the file opens. It must be cheap and
+	// safe to call from another goroutine than Read's.
 	Progress func(file string, done, total int64)
 }
 
@@ -62,6 +66,10 @@ type FileReport struct {
 	Rows int
 	// Records counts the records passed to the handler.
 	Records int
+	// Missing counts the empty score cells of the rows handed on: a wide
+	// table's empty model cell or a score map's null, that is, a model
+	// without an answer to a prompt.
+	Missing int `json:",omitempty"`
 	// Models lists the model columns of a wide table.
 	Models []string `json:",omitempty"`
 }
@@ -75,8 +83,13 @@ type Report struct {
 	Battles   int
 	Feedback  int
 	Decisions int
-	// Skipped counts records left out, by reason: "invalid <field>",
-	// "excluded", "duplicate".
+	// Missing counts empty score cells (no answer of a model to a
+	// prompt), which make no record and are no error.
+	Missing int
+	// Skipped counts records or rows left out, by reason: "invalid
+	// <field>" and "invalid row" (bad rows, with SkipInvalid), "no scores"
+	// (rows of per-model scores where every score is empty, with
+	// SkipInvalid), "excluded", "duplicate".
 	Skipped map[string]int
 	// Examples holds the first errors of skipped rows, with positions.
 	Examples []string
@@ -136,8 +149,9 @@ func (r *Report) see(promptID string, models ...string) {
 type Reader struct {
 	opt    Options
 	report Report
-	// byText maps normalised prompt text to the first prompt id (Dedup).
-	byText map[string]string
+	// byText maps the hash of a normalised prompt text to the first
+	// prompt id (Dedup); see textKey.
+	byText map[textKey]string
 	// seen holds (prompt, model) pairs already handed on (Dedup), as
 	// prompt number << 32 | model number.
 	seen    map[uint64]struct{}
@@ -149,7 +163,7 @@ type Reader struct {
 func NewReader(opt Options) *Reader {
 	r := &Reader{opt: opt}
 	if opt.Dedup {
-		r.byText = map[string]string{}
+		r.byText = map[textKey]string{}
 		r.seen = map[uint64]struct{}{}
 		r.promptN = map[string]uint64{}
 		r.modelN = map[string]uint64{}
@@ -250,6 +264,7 @@ func (r *Reader) Read(ctx context.Context, path string, h Handler) error {
 		}
 		em.line = line
 		em.pending = em.pending[:0]
+		em.missing = 0
 		if err := dec.decode(row{g}, em); err != nil {
 			var fe *fieldError
 			if !errors.As(err, &fe) {
@@ -260,6 +275,17 @@ func (r *Reader) Read(ctx context.Context, path string, h Handler) error {
 				return pe
 			}
 			r.report.skip("invalid "+fieldRoot(fe.field), pe)
+			continue
+		}
+		if len(em.pending) == 0 {
+			// Only layouts of per-model scores make no record of a good
+			// row: one whose every score is empty says nothing, and is
+			// more often a sign of misread columns than an intended row.
+			pe := &ParseError{File: path, Line: line, Err: errNoScores}
+			if !r.opt.SkipInvalid {
+				return pe
+			}
+			r.report.skip("no scores", pe)
 			continue
 		}
 		// A row is handed on whole or not at all.
@@ -274,6 +300,9 @@ func (r *Reader) Read(ctx context.Context, path string, h Handler) error {
 	r.report.Files = append(r.report.Files, fr)
 	return nil
 }
+
+// errNoScores is the error of a row without a single score.
+var errNoScores = errors.New("no scores: every model's score is empty (--skip-invalid skips such rows, counted as \"no scores\")")
 
 // fieldRoot names the field of an error without per-model suffixes, so
 // skip reasons stay few: "scores.gpt-4" counts as "scores", while a wide
@@ -304,14 +333,11 @@ func fileStem(path string) string {
 
 func (r *Reader) open(ctx context.Context, path string, c Container) (rowSource, error) {
 	if c == Parquet {
-		return newParquetSource(ctx, path)
+		return newParquetSource(ctx, path, r.opt.Progress)
 	}
-	rc, err := openText(path)
+	rc, err := openTextProgress(path, r.opt.Progress)
 	if err != nil {
 		return nil, err
-	}
-	if r.opt.Progress != nil {
-		rc = newProgressReader(path, rc, r.opt.Progress)
 	}
 	var src rowSource
 	switch c {
@@ -343,6 +369,8 @@ type fileEmitter struct {
 	line    int
 	fr      *FileReport
 	pending []any
+	// missing counts the current row's empty score cells.
+	missing int
 	// The last prompt id computed, for rows of the same prompt.
 	lastPrompt, lastIn, lastOut string
 	lastOK                      bool
@@ -366,6 +394,13 @@ func (e *fileEmitter) promptID(id, prompt string) string {
 	return out
 }
 
+// textKey identifies a normalised prompt text for Dedup: the first 128
+// bits of its SHA-256. Keeping the hash instead of the text bounds the
+// memory of a de-duplicating read by the number of distinct prompts, not
+// their length. Two different prompts share a key with probability about
+// n²/2¹²⁹ for n distinct prompts: below 10⁻²² for a billion.
+type textKey [16]byte
+
 func (e *fileEmitter) computePromptID(id, prompt string) string {
 	if e.r.byText == nil {
 		if id == "" {
@@ -373,14 +408,16 @@ func (e *fileEmitter) computePromptID(id, prompt string) string {
 		}
 		return id
 	}
-	norm := NormalizePrompt(prompt)
-	if first, ok := e.r.byText[norm]; ok {
+	// The same hash as PromptIDOf, computed once for both.
+	sum := sha256.Sum256([]byte(NormalizePrompt(prompt)))
+	key := textKey(sum[:16])
+	if first, ok := e.r.byText[key]; ok {
 		return first
 	}
 	if id == "" {
-		id = PromptIDOf(prompt)
+		id = hex.EncodeToString(sum[:8])
 	}
-	e.r.byText[norm] = id
+	e.r.byText[key] = id
 	return id
 }
 
@@ -399,6 +436,9 @@ func (e *fileEmitter) task(prompt string) string {
 func (e *fileEmitter) excluded(prompt string) bool {
 	return e.r.opt.Exclude != nil && prompt != "" && e.r.opt.Exclude.Contains(prompt)
 }
+
+// noAnswer counts empty score cells of the current row.
+func (e *fileEmitter) noAnswer(n int) { e.missing += n }
 
 func (e *fileEmitter) outcome(o *Outcome) error {
 	if e.h.Outcome == nil {
@@ -438,6 +478,8 @@ func (e *fileEmitter) decision(d *Decision) error {
 // flush hands on the records of the current row.
 func (e *fileEmitter) flush() error {
 	rep := &e.r.report
+	rep.Missing += e.missing
+	e.fr.Missing += e.missing
 	for _, rec := range e.pending {
 		var err error
 		switch x := rec.(type) {

@@ -3,6 +3,7 @@ package data
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -518,6 +519,127 @@ func TestLoadPromptSet(t *testing.T) {
 		os.WriteFile(path, []byte(c.src), 0o644)
 		if _, err := LoadPromptSet(path); err == nil || !strings.Contains(err.Error(), path+c.want) {
 			t.Errorf("LoadPromptSet(%q): %v, want %q", c.src, err, c.want)
+		}
+	}
+}
+
+// TestNoScores: a row of per-model scores without a single score makes no
+// record. It is an error naming its line, and with SkipInvalid a row
+// counted as "no scores", never a silent drop.
+func TestNoScores(t *testing.T) {
+	dir := t.TempDir()
+	wide := filepath.Join(dir, "wide_empty.csv")
+	scores := filepath.Join(dir, "scores.jsonl")
+	perf := filepath.Join(dir, "perf.jsonl")
+	write := func(path, s string) {
+		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(wide, "prompt,m1,m2\nq1,True,False\nq4,,\nq5,,0.5\n")
+	write(scores, `{"question":"x","scores":{}}`+"\n"+`{"question":"y","scores":{"m":1,"n":null}}`+"\n"+`{"question":"z","scores":{"m":null}}`+"\n")
+	write(perf, `{"query":"x","model_performance":{}}`+"\n"+`{"query":"y","model_performance":{"m":{"task_performance":1}}}`+"\n")
+	for _, c := range []struct {
+		path     string
+		line     int
+		outcomes int // with SkipInvalid
+		skipped  int
+		missing  int
+	}{
+		{wide, 3, 3, 1, 1},
+		{scores, 1, 1, 2, 1},
+		{perf, 1, 1, 1, 0},
+	} {
+		_, _, err := ReadFiles(context.Background(), []string{c.path}, Options{})
+		var pe *ParseError
+		if !errors.As(err, &pe) || pe.Line != c.line || !errors.Is(err, errNoScores) {
+			t.Errorf("%s: err = %v, want a ParseError at line %d saying no scores", filepath.Base(c.path), err, c.line)
+		}
+		ds, rep, err := ReadFiles(context.Background(), []string{c.path}, Options{SkipInvalid: true})
+		if err != nil {
+			t.Fatalf("%s with SkipInvalid: %v", filepath.Base(c.path), err)
+		}
+		if len(ds.Outcomes) != c.outcomes || rep.Skipped["no scores"] != c.skipped || rep.TotalSkipped() != c.skipped || rep.Missing != c.missing {
+			t.Errorf("%s: %d outcomes, skipped %v, %d missing; want %d, %d no scores, %d missing",
+				filepath.Base(c.path), len(ds.Outcomes), rep.Skipped, rep.Missing, c.outcomes, c.skipped, c.missing)
+		}
+		if len(rep.Examples) != c.skipped || !strings.HasPrefix(rep.Examples[0], fmt.Sprintf("%s:%d:", c.path, c.line)) {
+			t.Errorf("%s: examples %q, want the skipped rows' positions", filepath.Base(c.path), rep.Examples)
+		}
+	}
+}
+
+// TestMissingCounted: every empty score cell of a row handed on is counted,
+// in the Report and its file's, also in a guessed model column whose
+// first score comes late, and also when the row's outcomes are dropped as
+// duplicates.
+func TestMissingCounted(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sparse.csv")
+	// m3 is guessed a model on line 5; lines 2-4 had no m3 answer.
+	csv := "prompt,m1,m2,m3,notes\n" +
+		"a,1,,,x\n" +
+		"b,,0,,y\n" +
+		"a,1,1,,\n" +
+		"c,0.5,,1,z\n" +
+		",1,1,1,bad\n" // invalid: no prompt, skipped, its cells not counted
+	if err := os.WriteFile(path, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ds, rep, err := ReadFiles(context.Background(), []string{path}, Options{SkipInvalid: true, Dedup: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Empty cells of the good rows: m2 on line 2, m1 on 3, m2 on 5, and
+	// m3 on lines 2-4, found a model on line 5.
+	if rep.Missing != 6 || rep.Files[0].Missing != 6 {
+		t.Errorf("missing %d (file %d), want 6", rep.Missing, rep.Files[0].Missing)
+	}
+	if len(ds.Outcomes) != 5 || rep.Skipped["duplicate"] != 1 || rep.Skipped["invalid prompt"] != 1 {
+		t.Errorf("%d outcomes, skipped %v; want 5, 1 duplicate, 1 invalid prompt", len(ds.Outcomes), rep.Skipped)
+	}
+	// Dedup's prompt ids are PromptIDOf's when the source has none.
+	if ds.Outcomes[0].PromptID != PromptIDOf("a") || ds.Outcomes[4].PromptID != PromptIDOf("c") {
+		t.Errorf("prompt ids %q, %q; want PromptIDOf's", ds.Outcomes[0].PromptID, ds.Outcomes[4].PromptID)
+	}
+	if got := rep.Files[0].Models; len(got) != 3 {
+		t.Errorf("models %v, want m1, m2, m3", got)
+	}
+}
+
+// TestOutputMode: Create's output is readable by others (0644 less the
+// umask, as os.Create gives), not private as a temporary file.
+func TestOutputMode(t *testing.T) {
+	dir := t.TempDir()
+	ref := filepath.Join(dir, "ref")
+	f, err := os.OpenFile(ref, os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	st, err := os.Stat(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := st.Mode().Perm()
+	for _, name := range []string{"o.parquet", "o.jsonl", "o.csv.gz"} {
+		path := filepath.Join(dir, name)
+		w, err := Create(path, "", KindOutcome)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.WriteOutcome(&Outcome{PromptID: "p", Prompt: "q", Model: "m", Score: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.Mode().Perm(); got != want || got&0o600 != 0o600 {
+			t.Errorf("%s: mode %v, want %v (0644 less the umask)", name, got, want)
 		}
 	}
 }

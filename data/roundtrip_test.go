@@ -458,6 +458,8 @@ type rtSource struct {
 	path string
 	opt  Options
 	want Dataset
+	// missing is the number of empty score cells the Report must count.
+	missing int
 }
 
 type rtMaker func(g rtGen, dir string, i int, t testing.TB) rtSource
@@ -712,6 +714,11 @@ func (g rtGen) wideTable(n int) *wideTable {
 				re[m] = g.text()
 			}
 		}
+		if len(sc) == 0 {
+			// A row without a single score is an error ("no scores"),
+			// tested in read_test.go.
+			sc[g.pick(w.models)] = g.score()
+		}
 		for _, k := range w.meta {
 			if g.chance(4) {
 				continue
@@ -772,6 +779,26 @@ func (w *wideTable) want(defaultTask string) []Outcome {
 		}
 	}
 	return out
+}
+
+// missing returns the number of empty score cells of the model columns
+// that hold a score somewhere (a guessed column never filled is no model).
+func (w *wideTable) missing() int {
+	n := 0
+	for _, m := range w.models {
+		empty, filled := 0, false
+		for j := range w.prompts {
+			if _, ok := w.scores[j][m]; ok {
+				filled = true
+			} else {
+				empty++
+			}
+		}
+		if filled {
+			n += empty
+		}
+	}
+	return n
 }
 
 // options names the models (explicit) or leaves them to the guess.
@@ -852,7 +879,7 @@ func wideCSV(g rtGen, dir string, i int, t testing.TB) rtSource {
 	if task == "" {
 		task = stem
 	}
-	return rtSource{path: path, opt: opt, want: Dataset{Outcomes: w.want(task)}}
+	return rtSource{path: path, opt: opt, want: Dataset{Outcomes: w.want(task)}, missing: w.missing()}
 }
 
 func wideParquet(g rtGen, dir string, i int, t testing.TB) rtSource {
@@ -899,7 +926,7 @@ func wideParquet(g rtGen, dir string, i int, t testing.TB) rtSource {
 	if task == "" {
 		task = stem
 	}
-	return rtSource{path: path, opt: opt, want: Dataset{Outcomes: w.want(task)}}
+	return rtSource{path: path, opt: opt, want: Dataset{Outcomes: w.want(task)}, missing: w.missing()}
 }
 
 // pyQuote writes a string as a Python literal.
@@ -958,6 +985,7 @@ func scoreMaps(container string) rtMaker {
 		}
 		var objs []map[string]any
 		var want []Outcome
+		missing := 0
 		for j, n := 0, g.rows(); j < n; j++ {
 			prompt := g.text()
 			obj := map[string]any{promptField: prompt}
@@ -985,8 +1013,9 @@ func scoreMaps(container string) rtMaker {
 			scores := map[string]any{}
 			var py []string
 			models := g.shuffled(rtModels)[:1+g.IntN(6)]
-			for _, m := range models {
-				if g.chance(8) {
+			for k, m := range models {
+				if k > 0 && g.chance(8) { // a row needs a score
+					missing++
 					scores[m] = nil
 					py = append(py, g.pyQuote(m)+": None")
 					continue
@@ -1016,7 +1045,7 @@ func scoreMaps(container string) rtMaker {
 		}
 		path := filepath.Join(dir, fmt.Sprintf("scores%02d.%s%s", i, container, g.textExt()))
 		writeSource(t, path, b)
-		return rtSource{path: path, opt: opt, want: Dataset{Outcomes: want}}
+		return rtSource{path: path, opt: opt, want: Dataset{Outcomes: want}, missing: missing}
 	}
 }
 
@@ -1278,7 +1307,16 @@ func asciiJSON(b []byte) string {
 	return out.String()
 }
 
-func arena55k(g rtGen, dir string, i int, t testing.TB) rtSource {
+// arena55k writes the 55k file's layout as CSV or, as the Hugging Face
+// conversion has it, Parquet (ids and one-hot winners as integers, an
+// empty response null).
+func arena55k(container string) rtMaker {
+	return func(g rtGen, dir string, i int, t testing.TB) rtSource {
+		return arena55kFile(g, dir, i, t, container)
+	}
+}
+
+func arena55kFile(g rtGen, dir string, i int, t testing.TB, container string) rtSource {
 	opt := Options{LastTurn: g.chance(3)}
 	header := []string{"id", "model_a", "model_b", "prompt", "response_a", "response_b", "winner_model_a", "winner_model_b", "winner_tie"}
 	var recs [][]string
@@ -1317,6 +1355,26 @@ func arena55k(g rtGen, dir string, i int, t testing.TB) rtSource {
 		b.Winner = []Winner{WinnerA, WinnerB, Tie}[k]
 		recs = append(recs, []string{id, b.ModelA, b.ModelB, enc(users), respA, respB, hot[0], hot[1], hot[2]})
 		want = append(want, b)
+	}
+	if container == "parquet" {
+		var cols []pqCol
+		for k, h := range header {
+			switch h {
+			case "id", "winner_model_a", "winner_model_b", "winner_tie":
+				cols = append(cols, pqI64(h, func(j int) (int64, bool) {
+					v, err := strconv.ParseInt(recs[j][k], 10, 64)
+					if err != nil {
+						panic(err)
+					}
+					return v, true
+				}))
+			default:
+				cols = append(cols, pqStr(h, func(j int) (string, bool) { return recs[j][k], recs[j][k] != "" }))
+			}
+		}
+		path := filepath.Join(dir, fmt.Sprintf("arena55k%02d.parquet", i))
+		g.writePQ(t, path, len(recs), cols)
+		return rtSource{path: path, opt: opt, want: Dataset{Battles: want}}
 	}
 	path := filepath.Join(dir, fmt.Sprintf("arena55k%02d.csv%s", i, g.textExt()))
 	writeSource(t, path, g.csvBytes(header, recs))
@@ -1390,7 +1448,14 @@ func pairsCSV(g rtGen, dir string, i int, t testing.TB) rtSource {
 	return rtSource{path: path, want: Dataset{Battles: want}}
 }
 
-func pairsJSONL(g rtGen, dir string, i int, t testing.TB) rtSource {
+// pairsText writes generic pairs as JSON Lines or a JSON array.
+func pairsText(container string) rtMaker {
+	return func(g rtGen, dir string, i int, t testing.TB) rtSource {
+		return pairsJSON(g, dir, i, t, container)
+	}
+}
+
+func pairsJSON(g rtGen, dir string, i int, t testing.TB, container string) rtSource {
 	rows := g.pairRows(g.rows())
 	var objs []map[string]any
 	var want []Battle
@@ -1418,8 +1483,35 @@ func pairsJSONL(g rtGen, dir string, i int, t testing.TB) rtSource {
 		objs = append(objs, o)
 		want = append(want, r.b)
 	}
-	path := filepath.Join(dir, fmt.Sprintf("pairs%02d.jsonl%s", i, g.textExt()))
-	writeSource(t, path, g.jsonLines(objs))
+	path := filepath.Join(dir, fmt.Sprintf("pairs%02d.%s%s", i, container, g.textExt()))
+	if container == "json" {
+		writeSource(t, path, g.jsonArray(objs))
+	} else {
+		writeSource(t, path, g.jsonLines(objs))
+	}
+	return rtSource{path: path, want: Dataset{Battles: want}}
+}
+
+// pairsParquet writes generic pairs as Parquet: tie a nullable boolean,
+// an absent prompt id, task or time null.
+func pairsParquet(g rtGen, dir string, i int, t testing.TB) rtSource {
+	rows := g.pairRows(g.rows())
+	var want []Battle
+	for _, r := range rows {
+		want = append(want, r.b)
+	}
+	cols := []pqCol{
+		pqStr("prompt", func(j int) (string, bool) { return rows[j].b.Prompt, true }),
+		pqStr("winner", func(j int) (string, bool) { return rows[j].b.ModelA, true }),
+		pqStr("loser", func(j int) (string, bool) { return rows[j].b.ModelB, true }),
+		pqBool("tie", func(j int) (bool, bool) { return rows[j].b.Winner == Tie, rows[j].tie != "" }),
+		pqStr("prompt_id", func(j int) (string, bool) { return rows[j].b.PromptID, !rows[j].omitID }),
+		pqStr("task", func(j int) (string, bool) { return rows[j].b.Task, rows[j].b.Task != "" || g.chance(2) }),
+		pqTime("timestamp", func(j int) time.Time { return rows[j].b.Time }),
+	}
+	g.Shuffle(len(cols), func(a, b int) { cols[a], cols[b] = cols[b], cols[a] })
+	path := filepath.Join(dir, fmt.Sprintf("pairs%02d.parquet", i))
+	g.writePQ(t, path, len(rows), cols)
 	return rtSource{path: path, want: Dataset{Battles: want}}
 }
 
@@ -1625,9 +1717,12 @@ var rtCases = []struct {
 	{"arena/json", arenaText("json")},
 	{"arena/jsonl", arenaText("jsonl")},
 	{"arena/parquet", arenaParquet},
-	{"arena55k/csv", arena55k},
+	{"arena55k/csv", arena55k("csv")},
+	{"arena55k/parquet", arena55k("parquet")},
 	{"pairs/csv", pairsCSV},
-	{"pairs/jsonl", pairsJSONL},
+	{"pairs/json", pairsText("json")},
+	{"pairs/jsonl", pairsText("jsonl")},
+	{"pairs/parquet", pairsParquet},
 	{"feedback/jsonl", feedbackJSONL},
 	{"feedback/parquet", feedbackParquet},
 	{"decisions/jsonl", decisionsJSONL},
@@ -1651,6 +1746,9 @@ func TestRoundTrip(t *testing.T) {
 				}
 				if rep.TotalSkipped() != 0 {
 					t.Fatalf("%s: skipped %v", filepath.Base(src.path), rep.Skipped)
+				}
+				if rep.Missing != src.missing {
+					t.Fatalf("%s: %d missing scores, want %d\n%s", filepath.Base(src.path), rep.Missing, src.missing, sourceExcerpt(src.path))
 				}
 				all.Outcomes = append(all.Outcomes, got.Outcomes...)
 				all.Battles = append(all.Battles, got.Battles...)

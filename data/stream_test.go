@@ -127,3 +127,81 @@ func TestContextCancel(t *testing.T) {
 		t.Fatalf("err = %v after %d battles, want context.Canceled", err, n)
 	}
 }
+
+// writeLongPromptArena writes n arena battles, each with its own prompt of
+// about promptLen bytes and short answers: the prompts are most of the file.
+func writeLongPromptArena(t *testing.T, path string, n, promptLen int) int64 {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	words := strings.Repeat("Explain In Detail why the sky is blue ", promptLen/38+1)[:promptLen]
+	for i := 0; i < n; i++ {
+		prompt := fmt.Sprintf("Prompt %d: %s", i, words)
+		fmt.Fprintf(w, `{"model_a":"m%d","model_b":"m%d","winner":"tie","conversation_a":[{"role":"user","content":%q},{"role":"assistant","content":"ok"}],`+
+			`"conversation_b":[{"role":"user","content":%q},{"role":"assistant","content":"fine"}]}`+"\n", i%7, (i+1)%7, prompt, prompt)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
+}
+
+// TestJSONLStreamsDedup: de-duplication ("routekit data import"'s default)
+// keeps a fixed-size key per distinct prompt, not the prompt's text: the
+// live heap of a read with Dedup exceeds that of one without by far less
+// than the text of the distinct prompts (comparing the two leaves out the
+// read-ahead, which grows with the cores).
+func TestJSONLStreamsDedup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a 36 MB file")
+	}
+	const n, promptLen = 6000, 3000
+	path := filepath.Join(t.TempDir(), "arena.jsonl")
+	size := writeLongPromptArena(t, path, n, promptLen)
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	// grown reads the file and returns the most the live heap grew.
+	grown := func(opt Options) uint64 {
+		before := heap()
+		var most uint64
+		got := 0
+		rd := NewReader(opt)
+		h := Handler{Battle: func(*Battle) error {
+			got++
+			if got%2000 == 0 || got == n { // the Reader's sets are live here
+				most = max(most, heap())
+			}
+			return nil
+		}}
+		if err := rd.Read(context.Background(), path, h); err != nil {
+			t.Fatal(err)
+		}
+		if got != n || rd.Report().Prompts() != n {
+			t.Fatalf("read %d battles of %d prompts, want %d of %d", got, rd.Report().Prompts(), n, n)
+		}
+		return most - min(before, most)
+	}
+	plain, dedup := grown(Options{}), grown(Options{Dedup: true})
+	// Keeping the normalised text would add n*promptLen = 17 MB; the
+	// hashes and prompt numbers add about 1 MB.
+	extra := dedup - min(plain, dedup)
+	if text := uint64(n * promptLen); extra > text/4 {
+		t.Errorf("Dedup grew the live heap by %d MB more than a plain read, for %d MB of distinct prompts: the prompts' text is kept", extra>>20, text>>20)
+	}
+	t.Logf("file %d MB, distinct prompt text %d MB; live heap grew %.1f MB plain, %.1f MB with Dedup",
+		size>>20, (n*promptLen)>>20, float64(plain)/(1<<20), float64(dedup)/(1<<20))
+}

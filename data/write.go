@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -65,7 +67,7 @@ func Create(path string, c Container, k Kind) (*Writer, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", path, err)
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	f, err := createTemp(dir, "."+filepath.Base(path)+".tmp")
 	if err != nil {
 		return nil, fmt.Errorf("creating %s: %w", path, err)
 	}
@@ -155,6 +157,21 @@ func (w *Writer) Handler() Handler {
 		h.Decision = w.WriteDecision
 	}
 	return h
+}
+
+// createTemp creates a new file beside the output, as os.CreateTemp does,
+// but with mode 0644 less the umask, as os.Create would give the output:
+// os.CreateTemp's 0600 would make the renamed output private.
+func createTemp(dir, prefix string) (*os.File, error) {
+	for range 1000 {
+		name := filepath.Join(dir, prefix+strconv.FormatUint(uint64(rand.Uint32()), 10))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return f, err
+	}
+	return nil, fmt.Errorf("no free temporary name %s* in %s", prefix, dir)
 }
 
 // Close finishes the file and moves it into place.

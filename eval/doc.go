@@ -10,7 +10,9 @@
 // # Two models (RouteLLM)
 //
 // TwoModel takes the router's win rate w (its probability that a prompt
-// needs the strong model) and both models' scores. Thresholds are the
+// needs the strong model; routekit eval passes models.WinScore, the number
+// a threshold policy compares when serving, so each point's Threshold is
+// the policy threshold giving that routing) and both models' scores. Thresholds are the
 // edges of equal-count quantile bins of w (10 bins, RouteLLM's 11 edges,
 // by default; TwoModelConfig.Bins for more); a prompt goes to the strong
 // model when w >= threshold, so prompts with equal w move together. Each
@@ -48,7 +50,10 @@
 //     models, the hull read flat beyond its ends (HullArea). ZeroAIQ is
 //     the same for the single models' hull, the "zero router", which is
 //     also the random-mixture baseline: routing at random between models
-//     gives, in expectation, points on the segments between them.
+//     gives, in expectation, points on the segments between them, so
+//     ZeroHull and ZeroAIQ are the exact expected value of the best
+//     random mixtures: no sampling, no seed (routekit eval reports them
+//     as the random baseline of many-model mode).
 //   - Oracle: each prompt's best score, cheapest among ties: the ceiling.
 //
 // # Intervals

@@ -9,8 +9,8 @@ import (
 
 // ThresholdForShare returns the threshold of a threshold policy that
 // routes a target share of prompts to the strong model, given each
-// calibration prompt's win score (the strong model's score, as compared
-// by Policy.Choose). The rule: with n scores, k = round(share·n) prompts
+// calibration prompt's win score (WinScore of its scores, as compared by
+// Policy.Choose). The rule: with n scores, k = round(share·n) prompts
 // go to the strong model, and the threshold is the k-th largest score
 // (the upper empirical (1−share)-quantile), so exactly k scores are >= it
 // unless scores tie at it. For k = 0 it is the next float above the

@@ -99,9 +99,13 @@ func TestMLP3WayScoreSemantics(t *testing.T) {
 	if want := math.Exp(z[0]) / den; math.Abs(dst[1]-want) > 1e-9 || math.Abs(dst[0]+dst[1]-1) > 1e-12 {
 		t.Fatalf("scores %v, want strong %v and their sum 1", dst, want)
 	}
-	// Routing: the threshold policy sends the prompt to the strong model
-	// exactly when P(strong wins) >= t.
-	p := Policy{Kind: PolicyThreshold, Strong: "gpt", Weak: "cheap", Threshold: dst[1]}
+	// Routing: the threshold policy compares the win score, which for the
+	// 3-way head is P(strong wins) (up to rounding), with the threshold.
+	win := WinScore(dst, 1, 0)
+	if math.Abs(win-dst[1]) > 1e-12 {
+		t.Fatalf("win score %v, want P(strong wins) %v", win, dst[1])
+	}
+	p := Policy{Kind: PolicyThreshold, Strong: "gpt", Weak: "cheap", Threshold: win}
 	if i, _ := p.Choose(m.Models(), dst, []float64{0, 1}); i != 1 {
 		t.Fatal("threshold equal to P(strong wins) did not route to the strong model")
 	}

@@ -29,8 +29,8 @@ type Explainer interface {
 
 // Policy kinds.
 const (
-	// PolicyThreshold routes to the strong model when its score is at
-	// least Threshold (two models, as RouteLLM).
+	// PolicyThreshold routes to the strong model when its win score
+	// (WinScore) is at least Threshold (two models, as RouteLLM).
 	PolicyThreshold = "threshold"
 	// PolicyUtility routes to argmax_m P(m) - Lambda * cost_m.
 	PolicyUtility = "utility"
@@ -39,8 +39,9 @@ const (
 // Policy turns scores into a choice. The zero value is not valid.
 type Policy struct {
 	Kind string `json:"kind"`
-	// Threshold: route to Strong when its win score >= Threshold, else
-	// to Weak.
+	// Threshold: route to Strong when WinScore(scores, Strong, Weak) >=
+	// Threshold, else to Weak. The win score is in [0, 1]: 0.5 means
+	// both models are equally likely to answer well.
 	Threshold float64 `json:"threshold,omitempty"`
 	Strong    string  `json:"strong,omitempty"`
 	Weak      string  `json:"weak,omitempty"`
@@ -91,10 +92,25 @@ func (p Policy) Validate(models []string) error {
 	return nil
 }
 
+// WinScore is the strong model's win score over the weak one, the number
+// a threshold policy compares with its threshold, in models order:
+//
+//	WinScore(scores, s, w) = (1 + scores[s] - scores[w]) / 2
+//
+// For independent probabilities of answering well it is P(strong beats
+// weak) with ties split evenly; for RouteLLM's 3-way head, whose weak
+// score is 1 - P(strong wins), it is P(strong wins) exactly. It lies in
+// [0, 1] for scores in [0, 1] and ranks prompts as scores[s] - scores[w]
+// does. A score of -Inf (a model excluded from a request) gives -Inf for
+// the strong model and +Inf for the weak one.
+func WinScore(scores []float64, s, w int) float64 {
+	return (1 + scores[s] - scores[w]) / 2
+}
+
 // Choose returns the index of the chosen model given the scores and the
-// expected cost per query (USD) of each model, both in models order. For
-// a threshold policy, scores of the strong model are its win score.
-// Ties in utility go to the cheaper model.
+// expected cost per query (USD) of each model, both in models order. A
+// threshold policy compares WinScore(scores, strong, weak) with its
+// threshold. Ties in utility go to the cheaper model.
 func (p Policy) Choose(models []string, scores, costs []float64) (int, error) {
 	allowed := func(i int) bool { return p.MaxCost <= 0 || costs[i] <= p.MaxCost }
 	switch p.Kind {
@@ -111,7 +127,7 @@ func (p Policy) Choose(models []string, scores, costs []float64) (int, error) {
 		if s < 0 || w < 0 {
 			return -1, fmt.Errorf("threshold policy: strong %q or weak %q is not a candidate", p.Strong, p.Weak)
 		}
-		if scores[s] >= p.Threshold && allowed(s) {
+		if WinScore(scores, s, w) >= p.Threshold && allowed(s) {
 			return s, nil
 		}
 		if allowed(w) {

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 )
 
@@ -33,8 +34,15 @@ func TestPolicyChoose(t *testing.T) {
 		{"ties go to the cheaper", Policy{Kind: PolicyUtility}, []float64{0.9, 0.9, 0.9}, "small", nil},
 		{"max cost caps", Policy{Kind: PolicyUtility, MaxCost: 0.05}, []float64{0.5, 0.7, 0.9}, "medium", nil},
 		{"nothing under max cost", Policy{Kind: PolicyUtility, MaxCost: 0.0001}, []float64{0.5, 0.7, 0.9}, "", ErrNoModel},
-		{"threshold met", Policy{Kind: PolicyThreshold, Strong: "large", Weak: "small", Threshold: 0.6}, []float64{0, 0, 0.6}, "large", nil},
-		{"threshold missed", Policy{Kind: PolicyThreshold, Strong: "large", Weak: "small", Threshold: 0.6}, []float64{0, 0, 0.59}, "small", nil},
+		// Win score (1 + 0.7 - 0.5) / 2 = 0.6.
+		{"threshold met", Policy{Kind: PolicyThreshold, Strong: "large", Weak: "small", Threshold: 0.6}, []float64{0.5, 0, 0.7}, "large", nil},
+		{"threshold missed", Policy{Kind: PolicyThreshold, Strong: "large", Weak: "small", Threshold: 0.6}, []float64{0.5, 0, 0.68}, "small", nil},
+		// A strong score above the threshold is not enough: the weak model
+		// is likelier to answer well, so the win score is 0.475.
+		{"threshold compares the win score, not P(strong)", Policy{Kind: PolicyThreshold, Strong: "large", Weak: "small", Threshold: 0.5}, []float64{0.95, 0, 0.9}, "small", nil},
+		{"equal scores win half", Policy{Kind: PolicyThreshold, Strong: "large", Weak: "small", Threshold: 0.5}, []float64{0.3, 0.9, 0.3}, "large", nil},
+		{"the middle model is ignored", Policy{Kind: PolicyThreshold, Strong: "medium", Weak: "small", Threshold: 0.55}, []float64{0.2, 0.4, 1}, "medium", nil},
+		{"max cost caps the strong model", Policy{Kind: PolicyThreshold, Strong: "large", Weak: "small", Threshold: 0.5, MaxCost: 0.05}, []float64{0.1, 0, 0.9}, "small", nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if err := c.p.Validate(models); err != nil {
@@ -48,6 +56,31 @@ func TestPolicyChoose(t *testing.T) {
 				t.Errorf("chose %s, want %s", models[i], c.want)
 			}
 		})
+	}
+}
+
+func TestWinScore(t *testing.T) {
+	for _, c := range []struct {
+		scores []float64
+		want   float64
+	}{
+		{[]float64{0.9, 0.2}, 0.85},
+		{[]float64{0.2, 0.9}, 0.15},
+		{[]float64{1, 0}, 1},
+		{[]float64{0, 1}, 0},
+		{[]float64{0.4, 0.4}, 0.5},
+		// Independent correctness probabilities p, q: P(strong right, weak
+		// wrong) + P(tie)/2 = p(1-q) + (pq + (1-p)(1-q))/2.
+		{[]float64{0.7, 0.6}, 0.7*0.4 + (0.7*0.6+0.3*0.4)/2},
+		// A 3-way head: weak score 1 - P(strong wins).
+		{[]float64{0.35, 0.65}, 0.35},
+	} {
+		if got := WinScore(c.scores, 0, 1); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("WinScore(%v) = %v, want %v", c.scores, got, c.want)
+		}
+	}
+	if got := WinScore([]float64{math.Inf(-1), 0.5}, 0, 1); !math.IsInf(got, -1) {
+		t.Errorf("excluded strong model: win score %v, want -Inf", got)
 	}
 }
 

@@ -26,9 +26,10 @@ train_all llmrouter "$L/dcrouter_train.json" "$L/llm_candidates.json"
 	--artifact "$OUT/llmrouter/bert" --router random --router oracle "$@"
 
 for b in mmlu gsm8k; do
-	echo "==> RouteLLM $b (split by prompt hash 70/30, seed 1)"
+	echo "==> RouteLLM $b (contaminated prompts dropped, as RouteLLM does; split by prompt hash 70/30, seed 1)"
 	files=("$SHARED/routellm/$b"/*.csv)
-	"$BIN" data import --in "${files[@]}" --dedup=false --out "$OUT/$b/all.parquet" >/dev/null
+	"$BIN" data import --in "${files[@]}" --dedup=false --exclude "$SHARED/routellm/$b/contaminated_prompts.jsonl" \
+		--out "$OUT/$b/all.parquet" >/dev/null
 	"$BIN" data split --in "$OUT/$b/all.parquet" --out-dir "$OUT/$b" --fractions 0.7,0,0.3 --seed 1 >/dev/null
 	train_all "$b" "$OUT/$b/train.parquet" scripts/catalogs/routellm.yaml
 	"$BIN" train --router bert --bert-head 3way --data "$OUT/$b/train.parquet" --catalog scripts/catalogs/routellm.yaml \

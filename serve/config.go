@@ -60,6 +60,22 @@ func (c Config) Validate() error {
 		return fmt.Errorf("max_batch: %d is negative", c.MaxBatch)
 	case c.RequestTimeout < 0:
 		return fmt.Errorf("request_timeout: %s is negative", c.RequestTimeout)
+	case c.ONNX.Sessions < 0:
+		return fmt.Errorf("onnx.sessions: %d is negative", c.ONNX.Sessions)
+	case c.ONNX.IntraOpThreads < 0:
+		return fmt.Errorf("onnx.intra_op_threads: %d is negative", c.ONNX.IntraOpThreads)
 	}
 	return nil
+}
+
+// ONNXConfig says how the ONNX encoders of served artifacts run: the
+// runtime options of encoder.ONNXConfig that do not change the vectors.
+// Zero values mean the encoder's defaults (one session per core, one
+// intra-op thread per session).
+type ONNXConfig struct {
+	// Sessions is the number of ONNX Runtime sessions of each encoder: how
+	// many requests are encoded at the same time.
+	Sessions int `yaml:"sessions"`
+	// IntraOpThreads is the number of threads of one session run.
+	IntraOpThreads int `yaml:"intra_op_threads"`
 }

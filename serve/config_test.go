@@ -27,6 +27,9 @@ admin_token_env: MY_TOKEN
 max_body_bytes: 4096
 max_batch: 16
 request_timeout: 1m30s
+onnx:
+  sessions: 3
+  intra_op_threads: 2
 `)
 	cfg, err := LoadConfig(p)
 	if err != nil {
@@ -40,6 +43,9 @@ request_timeout: 1m30s
 		cfg.WatchInterval != want.WatchInterval || cfg.AdminTokenEnv != want.AdminTokenEnv ||
 		cfg.MaxBodyBytes != want.MaxBodyBytes || cfg.MaxBatch != want.MaxBatch || cfg.RequestTimeout != want.RequestTimeout {
 		t.Errorf("got  %+v\nwant %+v", cfg, want)
+	}
+	if cfg.ONNX != (ONNXConfig{Sessions: 3, IntraOpThreads: 2}) {
+		t.Errorf("onnx: got %+v, want sessions 3, intra_op_threads 2", cfg.ONNX)
 	}
 
 	// Omitted keys keep the defaults; an empty file is all defaults.
@@ -62,6 +68,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"bad duration", "request_timeout: soon\n", "line 1"},
 		{"number as duration", "watch_interval: 2\n", "line 1"},
 		{"negative", "max_batch: -1\n", "max_batch: -1 is negative"},
+		{"negative onnx sessions", "onnx:\n  sessions: -2\n", "onnx.sessions: -2 is negative"},
+		{"unknown onnx key", "onnx:\n  threads: 2\n", "line 2: field threads not found"},
 		{"both sources", "registry: r\nartifact: a\n", "registry, artifact: give one"},
 		{"two documents", "addr: :1\n---\naddr: :2\n", "more than one YAML document"},
 		{"not a mapping", "- a\n- b\n", "line 1"},

@@ -27,7 +27,9 @@ import (
 //   - router-NAME routes with served router NAME and its stored policy;
 //   - router-NAME-X overrides the policy's knob with the number X: the
 //     threshold of a threshold-policy router (RouteLLM's router-mf-0.116),
-//     the lambda (quality per USD) of a utility router;
+//     compared with the win score (1 + P(strong) - P(weak)) / 2 (see
+//     models.WinScore), or the lambda (quality per USD) of a utility
+//     router;
 //   - a key of Routes, a configured router and policy.
 //
 // Routes win over router- names, and a served router's whole name over a

@@ -56,6 +56,10 @@ type Config struct {
 	// DecisionLog configures the decision log (decisionlog.go); off
 	// without a path.
 	DecisionLog DecisionLogConfig `yaml:"decision_log"`
+	// ONNX says how the ONNX encoders of the served artifacts run (onnx:
+	// sessions, intra_op_threads); read by the command, which opens the
+	// artifacts.
+	ONNX ONNXConfig `yaml:"onnx"`
 }
 
 // DefaultConfig returns the defaults.

@@ -10,7 +10,6 @@ import (
 	"github.com/routekit/routekit/data"
 	"github.com/routekit/routekit/models"
 	"github.com/routekit/routekit/models/artifact"
-	"github.com/routekit/routekit/models/encoder"
 )
 
 func calibrateCommand() *command {
@@ -24,9 +23,10 @@ identical but for the policy and a "calibration" record in the
 hyperparameters. The original is untouched.
 
 --strong-share S (two models: the artifact's threshold policy, or --strong and
---weak): a threshold policy whose threshold is the k-th largest strong-model
-score over the calibration prompts, k = round(S * prompts), so that share of
-prompts has a score >= the threshold (more when scores tie at it).
+--weak): a threshold policy whose threshold is the k-th largest win score
+(1 + P(strong) - P(weak)) / 2 over the calibration prompts, k = round(S *
+prompts), so that share of prompts has a win score >= the threshold (more when
+scores tie at it). Serving and eval compare the same win score.
 
 --target-cost USD: a utility policy (argmax P - lambda * cost, the manifest's
 costs) with the smallest lambda whose mean expected cost per calibration
@@ -45,7 +45,8 @@ bisection on a log scale (cost and quality both fall as lambda grows).`,
 			quality := fs.Float64("target-quality", -1, "target mean predicted quality")
 			strong := fs.String("strong", "", "strong model (default: the artifact's threshold policy's)")
 			weak := fs.String("weak", "", "weak model (default: the artifact's threshold policy's)")
-			ort := fs.String("ort-lib", ortLibrary(), "ONNX Runtime library `file` for artifacts with an ONNX encoder")
+			var of onnxFlags
+			of.register(fs)
 			return func(ctx context.Context, e *env, args []string) error {
 				if *dir == "" {
 					return usagef("--artifact is required")
@@ -75,7 +76,11 @@ bisection on a log scale (cost and quality both fall as lambda grows).`,
 				if err != nil {
 					return err
 				}
-				l, err := artifact.Load(ctx, *dir, encoder.ONNXConfig{LibraryPath: *ort})
+				onnx, err := of.config()
+				if err != nil {
+					return err
+				}
+				l, err := artifact.Load(ctx, *dir, onnx)
 				if err != nil {
 					return err
 				}
@@ -106,10 +111,13 @@ bisection on a log scale (cost and quality both fall as lambda grows).`,
 						}
 						s, w = old.Strong, old.Weak
 					}
-					si := -1
+					si, wi := -1, -1
 					for i, m := range names {
-						if m == s {
+						switch m {
+						case s:
 							si = i
+						case w:
+							wi = i
 						}
 					}
 					pol = models.Policy{Kind: models.PolicyThreshold, Strong: s, Weak: w, MaxCost: old.MaxCost}
@@ -119,7 +127,10 @@ bisection on a log scale (cost and quality both fall as lambda grows).`,
 					if err := pol.Validate(names); err != nil {
 						return err
 					}
-					win := column(scores, si)
+					win := make([]float64, len(scores))
+					for i, sc := range scores {
+						win[i] = models.WinScore(sc, si, wi)
+					}
 					th, got, err := models.ThresholdForShare(win, *share)
 					if err != nil {
 						return err

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/routekit/routekit/cmd/routekit/internal/progress"
@@ -138,25 +140,107 @@ func (r *readFlags) options(ctx context.Context, args []string) (data.Options, [
 	return opt, inputs, cat, nil
 }
 
-// readAll reads inputs through h with a progress bar on a terminal.
+// readAll reads inputs through h with a progress bar per file on a
+// terminal. A missing or unpriced model met while filling costs is bad
+// data: it comes back as a *data.ParseError naming the file and line.
 func readAll(ctx context.Context, e *env, opt data.Options, inputs []string, h data.Handler) (*data.Report, error) {
-	bar := progress.New(e.stderr, "", 0, "B")
-	defer bar.Done()
-	opt.Progress = func(file string, done, total int64) {
-		if done == 0 || total > 0 && done == total {
-			bar.SetTotal(filepath.Base(file), total)
-		}
-		bar.Update(done)
+	bars := &fileBars{
+		newBar: func(label string, total int64, unit string) bar {
+			return progress.New(e.stderr, label, total, unit)
+		},
+		unit: func(file string) string { return progressUnit(opt.Container, file) },
 	}
+	defer bars.done()
+	opt.Progress = bars.report
 	rd := data.NewReader(opt)
 	for _, in := range inputs {
-		bar.SetTotal(filepath.Base(in), 0)
 		if err := rd.Read(ctx, in, h); err != nil {
-			return rd.Report(), err
+			return rd.Report(), asDataError(in, err)
 		}
 		e.log.Debug("read file", "file", in)
 	}
 	return rd.Report(), nil
+}
+
+// bar is a progress bar: *progress.Bar, or a fake in tests.
+type bar interface {
+	Update(done int64)
+	Done()
+}
+
+// fileBars shows one progress bar per input file. A bar starts at the
+// file's first progress report, which comes when the file is opened, so
+// the bar knows its total from the start (the bytes of a text file as
+// stored, compressed or not, or the rows of a Parquet file) and its rate
+// and ETA count from the opening. Safe for concurrent use.
+type fileBars struct {
+	newBar func(label string, total int64, unit string) bar
+	unit   func(file string) string
+
+	mu   sync.Mutex // guards the fields below
+	file string
+	last int64
+	cur  bar
+}
+
+// report is a data.Options.Progress hook.
+func (f *fileBars) report(file string, done, total int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	// A new file, or the same file read again.
+	if f.cur == nil || file != f.file || done < f.last {
+		if f.cur != nil {
+			f.cur.Done()
+		}
+		f.cur, f.file = f.newBar(filepath.Base(file), total, f.unit(file)), file
+	}
+	f.last = done
+	f.cur.Update(done)
+}
+
+// done clears the last bar.
+func (f *fileBars) done() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cur != nil {
+		f.cur.Done()
+		f.cur = nil
+	}
+}
+
+// progressUnit is the unit of a file's progress reports: rows for
+// Parquet, bytes for text.
+func progressUnit(c data.Container, file string) string {
+	if c == "" {
+		c, _ = data.ContainerOf(file)
+	}
+	if c == data.Parquet {
+		return "rows"
+	}
+	return "B"
+}
+
+// costError is a failure to price an outcome from the catalog.
+type costError struct{ err error }
+
+func (e *costError) Error() string { return "cost: " + e.err.Error() }
+func (e *costError) Unwrap() error { return e.err }
+
+// asDataError turns a costError from reading file into a *data.ParseError
+// at the line the reader named ("file:line: cost: ..."), so the command
+// exits with the bad-data status; other errors pass unchanged.
+func asDataError(file string, err error) error {
+	var ce *costError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	line := 0
+	if rest, ok := strings.CutPrefix(err.Error(), file+":"); ok {
+		if n, _, ok := strings.Cut(rest, ":"); ok {
+			line, _ = strconv.Atoi(n)
+		}
+	}
+	return &data.ParseError{File: file, Line: line, Field: "cost", Err: ce.err}
 }
 
 // printReport says what was read.
@@ -181,6 +265,9 @@ func printReport(w io.Writer, rep *data.Report) {
 		parts = append(parts, "no records")
 	}
 	fmt.Fprintf(w, "read %d rows from %d files: %s, %d prompts, %d models\n", rep.Rows, len(rep.Files), strings.Join(parts, ", "), rep.Prompts(), len(rep.Models()))
+	if rep.Missing > 0 {
+		fmt.Fprintf(w, "%d empty score cells (no answer; not records)\n", rep.Missing)
+	}
 	if n := rep.TotalSkipped(); n > 0 {
 		reasons := make([]string, 0, len(rep.Skipped))
 		for r, c := range rep.Skipped {
@@ -288,6 +375,9 @@ appears only when the whole import succeeds.`,
 					if lw.container, err = data.ParseContainer(*outFormat); err != nil {
 						return usagef("--out-format: %v", err)
 					}
+				} else if _, err := data.ContainerOf(*out); err != nil {
+					// Checked before reading, not blamed on the input.
+					return usagef("--out %s: cannot tell the output format from the extension (want .parquet, .jsonl or .csv; .jsonl and .csv may end in .gz or .zst); or give --out-format", *out)
 				}
 				if cat != nil && *fillCost {
 					lw.fill = cat
@@ -315,7 +405,7 @@ func reportJSON(rep *data.Report, out string) map[string]any {
 	m := map[string]any{
 		"files": rep.Files, "rows": rep.Rows, "outcomes": rep.Outcomes, "battles": rep.Battles,
 		"feedback": rep.Feedback, "decisions": rep.Decisions, "prompts": rep.Prompts(), "models": rep.Models(),
-		"skipped": rep.Skipped, "skipped_examples": rep.Examples,
+		"skipped": rep.Skipped, "skipped_examples": rep.Examples, "missing": rep.Missing,
 	}
 	if out != "" {
 		m["out"] = out
@@ -585,7 +675,7 @@ func fillCost(cat *data.Catalog, o *data.Outcome) error {
 	}
 	c, err := cat.OutcomeCost(o)
 	if err != nil {
-		return fmt.Errorf("cost: %w", err)
+		return &costError{err}
 	}
 	o.Cost, o.HasCost = c, true
 	return nil

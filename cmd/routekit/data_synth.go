@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/routekit/routekit/cmd/routekit/internal/progress"
 	"github.com/routekit/routekit/data"
 	"github.com/routekit/routekit/data/synth"
 )
@@ -59,12 +60,12 @@ The same flags give the same files.`,
 				}
 				outcomes := filepath.Join(*outDir, "outcomes."+string(container))
 				battles := filepath.Join(*outDir, "battles."+string(container))
-				if err := writeAll(outcomes, container, data.KindOutcome, len(w.Outcomes), func(wr *data.Writer, i int) error {
+				if err := writeAllBar(e, outcomes, container, data.KindOutcome, len(w.Outcomes), func(wr *data.Writer, i int) error {
 					return wr.WriteOutcome(&w.Outcomes[i])
 				}); err != nil {
 					return err
 				}
-				if err := writeAll(battles, container, data.KindBattle, len(w.Battles), func(wr *data.Writer, i int) error {
+				if err := writeAllBar(e, battles, container, data.KindBattle, len(w.Battles), func(wr *data.Writer, i int) error {
 					return wr.WriteBattle(&w.Battles[i])
 				}); err != nil {
 					return err
@@ -92,6 +93,23 @@ The same flags give the same files.`,
 
 // writeAll writes n records to a new file.
 func writeAll(path string, c data.Container, k data.Kind, n int, put func(*data.Writer, int) error) error {
+	return writeRecords(path, c, k, n, put, nil)
+}
+
+// writeAllBar is writeAll with a progress bar of records written on a
+// terminal.
+func writeAllBar(e *env, path string, c data.Container, k data.Kind, n int, put func(*data.Writer, int) error) error {
+	b := progress.New(e.stderr, filepath.Base(path), int64(n), "records")
+	defer b.Done()
+	return writeRecords(path, c, k, n, put, b)
+}
+
+// barEvery is how many records pass between two progress updates.
+const barEvery = 1024
+
+// writeRecords writes n records to a new file, updating b (when not nil)
+// every barEvery records and at the end.
+func writeRecords(path string, c data.Container, k data.Kind, n int, put func(*data.Writer, int) error, b bar) error {
 	wr, err := data.Create(path, c, k)
 	if err != nil {
 		return err
@@ -101,6 +119,12 @@ func writeAll(path string, c data.Container, k data.Kind, n int, put func(*data.
 			wr.Abort()
 			return err
 		}
+		if b != nil && (i+1)%barEvery == 0 {
+			b.Update(int64(i + 1))
+		}
+	}
+	if b != nil {
+		b.Update(int64(n))
 	}
 	return wr.Close()
 }

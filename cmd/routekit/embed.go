@@ -73,15 +73,40 @@ func closeEncoder(enc encoder.Encoder) {
 	}
 }
 
+// sumRows totals the rows of cache encoders.
+func sumRows(encs []encoder.EncoderRows) (rows, n int) {
+	for _, r := range encs {
+		rows += r.Rows
+	}
+	return rows, len(encs)
+}
+
+// logCacheUse logs how an embedding cache served a run (embed, train
+// --cache): prompts reused and encoded, and the rows of other encoders
+// kept in or dropped from the file.
+func logCacheUse(e *env, path string, c *encoder.Cache, cov encoder.Coverage, encoded int) {
+	otherRows, others := sumRows(c.Others())
+	e.log.Info("embedding cache", "file", path, "reused", cov.Reused, "encoded", encoded,
+		"text_changed", cov.Changed, "without_text_hash", cov.Unhashed,
+		"other_encoder_rows_kept", otherRows, "other_encoders_kept", others)
+	for _, d := range c.Dropped() {
+		e.log.Info("embedding cache: dropped the rows of an old encoder", "file", path, "encoder", d.EncoderID,
+			"rows", d.Rows, "max_encoders", encoder.MaxEncoders)
+	}
+}
+
 func embedCommand() *command {
 	return &command{
 		name:  "embed",
 		usage: "--data FILE... --encoder SPEC --out FILE.parquet",
 		short: "embed the prompts of data files into an embedding cache",
-		long: `Writes prompt_id, encoder_id, embedding (list<float32>) for every distinct
-prompt of the data. An existing --out made by the same encoder is reused:
-only prompts missing from it are encoded. A built-in encoder fitted here is
-saved (--save-encoder) so that builtin:FILE reproduces the same vectors.`,
+		long: fmt.Sprintf(`Writes prompt_id, encoder_id, embedding (list<float32>) for every distinct
+prompt of the data, with text_sha256 (SHA-256 of the exact prompt text). An
+existing --out is reused: a prompt is encoded only when the file has no row
+of this encoder with its id and text hash. Rows of other encoders are kept
+(at most %d encoders per file, the least recently written dropped). A
+built-in encoder fitted here is saved (--save-encoder) so that builtin:FILE
+reproduces the same vectors.`, encoder.MaxEncoders),
 		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			var rf readFlags
 			rf.register(fs)
@@ -125,13 +150,8 @@ saved (--save-encoder) so that builtin:FILE reproduces the same vectors.`,
 				if err != nil {
 					return err
 				}
-				reused := 0
-				for _, id := range ids {
-					if _, ok := cache.Get(id); ok {
-						reused++
-					}
-				}
-				bar := progress.New(e.stderr, "encoding", int64(len(ids)-reused), "prompts")
+				cov := cache.Check(ids, texts)
+				bar := progress.New(e.stderr, "encoding", int64(cov.Encode()), "prompts")
 				start := time.Now()
 				_, n, err := encoder.Embed(ctx, enc, cache, ids, texts, encoder.EmbedConfig{
 					Batch:    ef.batch,
@@ -149,11 +169,21 @@ saved (--save-encoder) so that builtin:FILE reproduces the same vectors.`,
 				if n > 0 && secs > 0 {
 					rate = fmt.Sprintf(" (%.0f prompts/s)", float64(n)/secs)
 				}
-				e.log.Info("embedded", "out", *out, "prompts", len(ids), "encoded", n, "reused", reused)
+				e.log.Info("embedded", "out", *out, "prompts", len(ids), "seconds", secs)
+				logCacheUse(e, *out, cache, cov, n)
 				fmt.Fprintf(e.stdout, "encoder %s, dim %d\n", enc.Identity(), enc.Dim())
-				fmt.Fprintf(e.stdout, "%d prompts: %d from the cache, %d encoded in %.1fs%s", len(ids), reused, n, secs, rate)
-				if cache.Stale > 0 {
-					fmt.Fprintf(e.stdout, "; %d rows of another encoder dropped", cache.Stale)
+				fmt.Fprintf(e.stdout, "%d prompts: %d from the cache, %d encoded in %.1fs%s", len(ids), cov.Reused, n, secs, rate)
+				if cov.Changed > 0 {
+					fmt.Fprintf(e.stdout, "; %d re-encoded because their text differs from the cached one", cov.Changed)
+				}
+				if cov.Unhashed > 0 {
+					fmt.Fprintf(e.stdout, "; %d re-encoded because the cache did not record their text", cov.Unhashed)
+				}
+				if rows, encs := sumRows(cache.Others()); encs > 0 {
+					fmt.Fprintf(e.stdout, "\nkept %d rows of %d other encoder(s)", rows, encs)
+				}
+				if rows, encs := sumRows(cache.Dropped()); encs > 0 {
+					fmt.Fprintf(e.stdout, "\ndropped %d rows of the %d oldest encoder(s): a cache file keeps at most %d encoders", rows, encs, encoder.MaxEncoders)
 				}
 				fmt.Fprintf(e.stdout, "\nwrote %d embeddings to %s\n", cache.Len(), *out)
 				return nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/routekit/routekit/eval"
 	"github.com/routekit/routekit/eval/report"
+	"github.com/routekit/routekit/models"
 	"github.com/routekit/routekit/models/artifact"
 	"github.com/routekit/routekit/models/encoder"
 	"github.com/routekit/routekit/train"
@@ -25,22 +27,41 @@ import (
 type evalRouter struct {
 	name  string
 	probs [][]float64
+	// single is set for single:MODEL: one fixed routing, no sweep.
+	single bool
 }
 
 // routerScores is one router's line of the --json output.
 type routerScores struct {
-	APGR              *float64              `json:"apgr,omitempty"`
-	CPT20             *float64              `json:"cpt20,omitempty"`
-	CPT50             *float64              `json:"cpt50,omitempty"`
-	CPT80             *float64              `json:"cpt80,omitempty"`
-	AUC               *float64              `json:"auc,omitempty"`
-	QualityAtBestCost *float64              `json:"quality_at_best_cost,omitempty"`
-	CostAtBestQuality *float64              `json:"cost_at_best_quality,omitempty"`
-	Saving            *float64              `json:"saving,omitempty"`
-	AIQ               *float64              `json:"aiq,omitempty"`
-	ZeroAIQ           *float64              `json:"zero_aiq,omitempty"`
-	Curve             [][2]float64          `json:"curve,omitempty"`
-	CI95              map[string][2]float64 `json:"ci95,omitempty"`
+	APGR              *float64 `json:"apgr,omitempty"`
+	CPT20             *float64 `json:"cpt20,omitempty"`
+	CPT50             *float64 `json:"cpt50,omitempty"`
+	CPT80             *float64 `json:"cpt80,omitempty"`
+	AUC               *float64 `json:"auc,omitempty"`
+	QualityAtBestCost *float64 `json:"quality_at_best_cost,omitempty"`
+	CostAtBestQuality *float64 `json:"cost_at_best_quality,omitempty"`
+	Saving            *float64 `json:"saving,omitempty"`
+	AIQ               *float64 `json:"aiq,omitempty"`
+	ZeroAIQ           *float64 `json:"zero_aiq,omitempty"`
+	// Curve is [[x, quality]]: x is the share of strong calls (two
+	// models) or the average cost per query in USD (many models).
+	Curve [][2]float64 `json:"curve,omitempty"`
+	// Thresholds (two models) holds the win-score threshold of each
+	// curve point, null for +/-infinity (all to the weak / all to the
+	// strong model); Lambdas (many models) the price of quality.
+	Thresholds []*float64 `json:"thresholds,omitempty"`
+	Lambdas    []float64  `json:"lambdas,omitempty"`
+	// Seeds and APGRStd describe the random baseline of two-model mode:
+	// the number of random routers averaged and the standard deviation
+	// of their APGR.
+	Seeds   int                   `json:"seeds,omitempty"`
+	APGRStd *float64              `json:"apgr_std,omitempty"`
+	CI95    map[string][2]float64 `json:"ci95,omitempty"`
+
+	// For the text table: the threshold of the first curve point
+	// recovering half the gap (two models), the lambda of the best point
+	// at no more than the best single model's cost (many models).
+	thrHalf, lambdaBest *float64
 }
 
 func num(f float64) *float64 {
@@ -50,20 +71,77 @@ func num(f float64) *float64 {
 	return &f
 }
 
+// routerRNG is the generator of one router's bootstrap (or of the random
+// baseline, name "random"): seeded from --seed and the router's name, so a
+// router's intervals do not depend on which other routers are in the run.
+func routerRNG(seed uint64, name string) *rand.Rand {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return rand.New(rand.NewPCG(seed, h.Sum64()))
+}
+
+// bootstrapCI adds the interval of one statistic to rs.CI95. A statistic
+// undefined on most resamples (eval.ErrUndefined) gets no interval.
+func bootstrapCI(rs *routerScores, key string, f func() (lo, hi float64, err error)) error {
+	lo, hi, err := f()
+	if errors.Is(err, eval.ErrUndefined) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("bootstrap of %s: %w", key, err)
+	}
+	if rs.CI95 == nil {
+		rs.CI95 = map[string][2]float64{}
+	}
+	rs.CI95[key] = [2]float64{lo, hi}
+	return nil
+}
+
+// halfGapThreshold is the threshold of the first point (by increasing
+// share) recovering at least half of the quality gap.
+func halfGapThreshold(pts []eval.SharePoint) *float64 {
+	for _, p := range pts {
+		if p.PGR >= 0.5 {
+			return num(p.Threshold)
+		}
+	}
+	return nil
+}
+
+// bestCostLambda is the lambda of the best-quality curve point costing no
+// more than the best single model (within the relative 1e-9 eval allows).
+func bestCostLambda(mr *eval.ManyModelResult) *float64 {
+	var best *float64
+	q := math.Inf(-1)
+	for _, p := range mr.Curve {
+		if p.Cost <= mr.BestCost*(1+1e-9) && p.Quality > q {
+			q, best = p.Quality, num(p.Lambda)
+		}
+	}
+	return best
+}
+
 func evalCommand() *command {
 	return &command{
 		name:  "eval",
 		usage: "--data TEST [--artifact DIR]... [--router random|oracle|single:M]... [--strong M --weak M] [--json] [--report FILE]",
 		short: "score routers on held-out outcomes: APGR, CPT, cost-quality curves, baselines",
 		long: `Two-model mode (--strong/--weak, or data with two models): RouteLLM's APGR,
-CPT(20/50/80%) and AUC over quantile thresholds of each router's strong-win
-score (P(strong) - P(weak)). Many-model mode: the lambda sweep of
-argmax P - lambda*cost, quality at the best single model's cost, cost at its
-quality and the saving, AIQ, with every single model, the oracle and random
-routing. Prompts missing an answer of a candidate model are reported and left
-out for every router alike. Bootstrap 95% intervals on the headline numbers.
---report FILE also writes a self-contained HTML page (inline SVG plot, tables,
-data fingerprint) next to the text or JSON output.`,
+CPT(20/50/80%) and AUC over quantile thresholds of each router's win score
+(1 + P(strong) - P(weak)) / 2, the number a threshold policy compares (route,
+serve, calibrate); "thresholds" in --json holds each curve point's threshold,
+and the text table the threshold of the first point recovering half the gap.
+Many-model mode: the lambda sweep of argmax P - lambda*cost ("lambdas" in
+--json), quality at the best single model's cost, cost at its quality and the
+saving, AIQ, with every single model, the oracle and random routing (the exact
+expected zero-router hull); single:MODEL is that model's one point.
+Every candidate model needs a cost (recorded, or a --catalog price), even in
+two-model mode. Prompts missing an answer of a candidate model are reported
+and left out for every router alike. Bootstrap 95% intervals (APGR and
+CPT(50%), or quality at best cost and AIQ): each router's resamples and the
+random routers are drawn from generators seeded by --seed and the router's
+name. --report FILE also writes a self-contained HTML page (inline SVG plot,
+tables, data fingerprint) next to the text or JSON output.`,
 		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			var rf readFlags
 			rf.register(fs)
@@ -76,8 +154,9 @@ data fingerprint) next to the text or JSON output.`,
 			asJSON := fs.Bool("json", false, "print one JSON object")
 			reportFile := fs.String("report", "", "also write an HTML report (plot and tables) to `file`")
 			seed := fs.Uint64("seed", 1, "seed of random routing and the bootstrap")
-			resamples := fs.Int("bootstrap", 200, "bootstrap resamples for the 95% intervals (0: none)")
-			ort := fs.String("ort-lib", ortLibrary(), "ONNX Runtime library `file` for artifacts with an ONNX encoder")
+			resamples := fs.Int("bootstrap", 200, fmt.Sprintf("bootstrap resamples for the 95%% intervals (0: none, else at least %d)", eval.MinResamples))
+			var of onnxFlags
+			of.register(fs)
 			return func(ctx context.Context, e *env, args []string) error {
 				opt, inputs, cat, err := rf.options(ctx, args)
 				if err != nil {
@@ -85,6 +164,16 @@ data fingerprint) next to the text or JSON output.`,
 				}
 				if (*strong == "") != (*weak == "") {
 					return usagef("--strong and --weak go together")
+				}
+				if *strong != "" && *strong == *weak {
+					return usagef("--strong and --weak are both %s: want two different models", *strong)
+				}
+				if *resamples < 0 || (*resamples > 0 && *resamples < eval.MinResamples) {
+					return usagef("--bootstrap %d: want 0 (no intervals) or at least %d resamples", *resamples, eval.MinResamples)
+				}
+				onnx, err := of.config()
+				if err != nil {
+					return err
 				}
 				b := train.NewBuilder()
 				if _, err := readAll(ctx, e, opt, inputs, b.Handler()); err != nil {
@@ -145,7 +234,7 @@ data fingerprint) next to the text or JSON output.`,
 				}
 				var routers []evalRouter
 				for _, dir := range arts.values {
-					r, err := artifactRouter(ctx, dir, cand, texts, *ort)
+					r, err := artifactRouter(ctx, dir, cand, texts, onnx)
 					if err != nil {
 						return err
 					}
@@ -174,12 +263,11 @@ data fingerprint) next to the text or JSON output.`,
 							probs[i] = make([]float64, len(cand))
 							probs[i][k] = 1
 						}
-						routers = append(routers, evalRouter{name: p, probs: probs})
+						routers = append(routers, evalRouter{name: p, probs: probs, single: true})
 					default:
 						return usagef("--router %q: want random, oracle or single:MODEL", p)
 					}
 				}
-				rng := rand.New(rand.NewPCG(*seed, 0x5eed))
 				res := map[string]any{"n_prompts": len(prompts), "models": cand, "excluded_prompts": missing}
 				out := map[string]routerScores{}
 				two := len(cand) == 2
@@ -194,38 +282,63 @@ data fingerprint) next to the text or JSON output.`,
 					rep.strong, rep.weak = s, w
 					sv, wv := column(scores, s), column(scores, w)
 					cfg := eval.DefaultTwoModelConfig()
+					// The oracle bound does not depend on the router.
+					ob, err := eval.TwoModel(sv, sv, wv, cfg)
+					if err != nil {
+						return err
+					}
+					rep.oracleAPGR = ob.OracleAPGR
 					for _, r := range routers {
 						win := make([]float64, len(prompts))
 						for i := range win {
-							win[i] = r.probs[i][s] - r.probs[i][w]
+							win[i] = models.WinScore(r.probs[i], s, w)
 						}
 						tr, err := eval.TwoModel(win, sv, wv, cfg)
 						if err != nil {
 							return fmt.Errorf("router %s: %w", r.name, err)
 						}
 						rs := twoScores(tr)
-						rep.oracleAPGR = tr.OracleAPGR
 						if *resamples > 0 {
-							if lo, hi, err := eval.BootstrapAPGR(win, sv, wv, cfg, *resamples, rng); err == nil {
-								rs.CI95 = map[string][2]float64{"apgr": {lo, hi}}
+							for _, st := range []struct {
+								key  string
+								pick func(*eval.TwoModelResult) float64
+							}{
+								{"apgr", func(r *eval.TwoModelResult) float64 { return r.APGR }},
+								{"cpt50", func(r *eval.TwoModelResult) float64 { return r.CPT50 }},
+							} {
+								// A fresh generator per statistic: every
+								// statistic of a router sees the same resamples.
+								if err := bootstrapCI(&rs, st.key, func() (float64, float64, error) {
+									return eval.BootstrapTwoModel(win, sv, wv, cfg, *resamples, routerRNG(*seed, r.name), st.pick)
+								}); err != nil {
+									return fmt.Errorf("router %s: %w", r.name, err)
+								}
 							}
 						}
 						out[r.name] = rs
 					}
 					if doRandom {
-						rr, err := eval.RandomTwoModel(sv, wv, 0, rng, cfg)
+						rr, err := eval.RandomTwoModel(sv, wv, 0, routerRNG(*seed, "random"), cfg)
 						if err != nil {
 							return err
 						}
-						out["random"] = routerScores{APGR: num(rr.APGR), CPT20: num(rr.CPT20), CPT50: num(rr.CPT50), CPT80: num(rr.CPT80), AUC: num(rr.AUC)}
+						rs := routerScores{APGR: num(rr.APGR), CPT20: num(rr.CPT20), CPT50: num(rr.CPT50), CPT80: num(rr.CPT80), AUC: num(rr.AUC),
+							Seeds: rr.Seeds, APGRStd: num(rr.APGRStd), thrHalf: halfGapThreshold(rr.Points)}
 						for _, p := range rr.Points {
-							rep.randomCurve = append(rep.randomCurve, [2]float64{p.Share, p.Quality})
+							rs.Curve = append(rs.Curve, [2]float64{p.Share, p.Quality})
+							rs.Thresholds = append(rs.Thresholds, num(p.Threshold))
 						}
+						rep.randomCurve = rs.Curve
+						out["random"] = rs
 					}
 				}
 				cfg := eval.DefaultManyModelConfig()
 				for _, r := range routers {
-					mr, err := eval.ManyModel(r.probs, scores, costs, cand, cfg)
+					rcfg := cfg
+					if r.single {
+						rcfg.Lambdas = []float64{0} // one routing: every prompt to the model
+					}
+					mr, err := eval.ManyModel(r.probs, scores, costs, cand, rcfg)
 					if err != nil {
 						return fmt.Errorf("router %s: %w", r.name, err)
 					}
@@ -234,15 +347,24 @@ data fingerprint) next to the text or JSON output.`,
 					rs.QualityAtBestCost, rs.CostAtBestQuality, rs.Saving = num(mr.QualityAtBestCost), num(mr.CostAtBestQuality), num(mr.Saving)
 					rs.AIQ, rs.ZeroAIQ = num(mr.AIQ), num(mr.ZeroAIQ)
 					if !two {
+						rs.lambdaBest = bestCostLambda(mr)
 						for _, p := range mr.Curve {
 							rs.Curve = append(rs.Curve, [2]float64{p.Cost, p.Quality})
+							rs.Lambdas = append(rs.Lambdas, p.Lambda)
 						}
 						if *resamples > 0 {
-							if lo, hi, err := eval.BootstrapQualityAtBestCost(r.probs, scores, costs, cand, cfg, *resamples, rng); err == nil {
-								if rs.CI95 == nil {
-									rs.CI95 = map[string][2]float64{}
+							for _, st := range []struct {
+								key  string
+								pick func(*eval.ManyModelResult) float64
+							}{
+								{"quality_at_best_cost", func(r *eval.ManyModelResult) float64 { return r.QualityAtBestCost }},
+								{"aiq", func(r *eval.ManyModelResult) float64 { return r.AIQ }},
+							} {
+								if err := bootstrapCI(&rs, st.key, func() (float64, float64, error) {
+									return eval.BootstrapManyModel(r.probs, scores, costs, cand, rcfg, *resamples, routerRNG(*seed, r.name), st.pick)
+								}); err != nil {
+									return fmt.Errorf("router %s: %w", r.name, err)
 								}
-								rs.CI95["quality_at_best_cost"] = [2]float64{lo, hi}
 							}
 						}
 					}
@@ -256,7 +378,13 @@ data fingerprint) next to the text or JSON output.`,
 					}
 				}
 				if doRandom && !two {
-					out["random"] = routerScores{AIQ: num(mm.ZeroAIQ)}
+					// The exact expected value of random mixtures of single
+					// models: the zero-router hull, no sampling.
+					rs := routerScores{AIQ: num(mm.ZeroAIQ)}
+					for _, h := range mm.ZeroHull {
+						rs.Curve = append(rs.Curve, [2]float64{h.Cost, h.Quality})
+					}
+					out["random"] = rs
 				}
 				b0 := mm.Singles[mm.Best]
 				res["best_single"] = map[string]any{"model": b0.Model, "quality": b0.Quality, "cost": b0.Cost}
@@ -265,7 +393,11 @@ data fingerprint) next to the text or JSON output.`,
 					singles[s.Model] = map[string]float64{"quality": s.Quality, "cost": s.Cost}
 				}
 				res["singles"] = singles
-				res["oracle"] = map[string]float64{"quality": mm.Oracle.Quality, "cost": mm.Oracle.Cost}
+				oracle := map[string]float64{"quality": mm.Oracle.Quality, "cost": mm.Oracle.Cost}
+				if two && !math.IsNaN(rep.oracleAPGR) && !math.IsInf(rep.oracleAPGR, 0) {
+					oracle["apgr"] = rep.oracleAPGR
+				}
+				res["oracle"] = oracle
 				res["routers"] = out
 				if *reportFile != "" {
 					rep.inputs, rep.models, rep.prompts, rep.missing = inputs, cand, len(prompts), missing
@@ -293,16 +425,18 @@ func column(m [][]float64, j int) []float64 {
 }
 
 func twoScores(tr *eval.TwoModelResult) routerScores {
-	rs := routerScores{APGR: num(tr.APGR), CPT20: num(tr.CPT20), CPT50: num(tr.CPT50), CPT80: num(tr.CPT80), AUC: num(tr.AUC)}
+	rs := routerScores{APGR: num(tr.APGR), CPT20: num(tr.CPT20), CPT50: num(tr.CPT50), CPT80: num(tr.CPT80), AUC: num(tr.AUC),
+		thrHalf: halfGapThreshold(tr.Points)}
 	for _, p := range tr.Points {
 		rs.Curve = append(rs.Curve, [2]float64{p.Share, p.Quality})
+		rs.Thresholds = append(rs.Thresholds, num(p.Threshold))
 	}
 	return rs
 }
 
 // artifactRouter loads an artifact and scores the test prompts.
-func artifactRouter(ctx context.Context, dir string, cand, texts []string, ort string) (evalRouter, error) {
-	l, err := artifact.Load(ctx, dir, encoder.ONNXConfig{LibraryPath: ort})
+func artifactRouter(ctx context.Context, dir string, cand, texts []string, onnx encoder.ONNXConfig) (evalRouter, error) {
+	l, err := artifact.Load(ctx, dir, onnx)
 	if err != nil {
 		return evalRouter{}, err
 	}
@@ -360,26 +494,32 @@ func printEval(e *env, res map[string]any, out map[string]routerScores, two bool
 	names := sortedNames(out)
 	if two {
 		fmt.Fprintf(e.stdout, "strong %v, weak %v\n\n", res["strong"], res["weak"])
-		fmt.Fprintln(tw, "router\tAPGR\t95% CI\tCPT(20%)\tCPT(50%)\tCPT(80%)\t")
+		fmt.Fprintln(tw, "router\tAPGR\t95% CI\tCPT(20%)\tCPT(50%)\t95% CI\tCPT(80%)\tthreshold(PGR 50%)\t")
 		for _, n := range names {
 			r := out[n]
-			ci := "-"
+			ci, ci50 := "-", "-"
 			if c, ok := r.CI95["apgr"]; ok {
 				ci = fmt.Sprintf("[%.3f, %.3f]", c[0], c[1])
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", n, fmtNum(r.APGR, "%.3f"), ci, pct(r.CPT20), pct(r.CPT50), pct(r.CPT80))
+			if c, ok := r.CI95["cpt50"]; ok {
+				ci50 = fmt.Sprintf("[%.1f%%, %.1f%%]", 100*c[0], 100*c[1])
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", n, fmtNum(r.APGR, "%.3f"), ci, pct(r.CPT20), pct(r.CPT50), ci50, pct(r.CPT80), fmtNum(r.thrHalf, "%.4f"))
 		}
 	} else {
 		b := res["best_single"].(map[string]any)
 		fmt.Fprintf(e.stdout, "best single model %v: quality %.4f at $%.6f per query; oracle %.4f\n\n", b["model"], b["quality"], b["cost"], res["oracle"].(map[string]float64)["quality"])
-		fmt.Fprintln(tw, "router\tquality at best cost\t95% CI\tcost at best quality\tsaving\tAIQ\t")
+		fmt.Fprintln(tw, "router\tquality at best cost\t95% CI\tlambda\tcost at best quality\tsaving\tAIQ\t95% CI\t")
 		for _, n := range names {
 			r := out[n]
-			ci := "-"
+			ci, ciAIQ := "-", "-"
 			if c, ok := r.CI95["quality_at_best_cost"]; ok {
 				ci = fmt.Sprintf("[%.4f, %.4f]", c[0], c[1])
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", n, fmtNum(r.QualityAtBestCost, "%.4f"), ci, fmtNum(r.CostAtBestQuality, "$%.6f"), fmtNum(r.Saving, "%.3f"), fmtNum(r.AIQ, "%.4f"))
+			if c, ok := r.CI95["aiq"]; ok {
+				ciAIQ = fmt.Sprintf("[%.4f, %.4f]", c[0], c[1])
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", n, fmtNum(r.QualityAtBestCost, "%.4f"), ci, fmtNum(r.lambdaBest, "%.4g"), fmtNum(r.CostAtBestQuality, "$%.6f"), fmtNum(r.Saving, "%.3f"), fmtNum(r.AIQ, "%.4f"), ciAIQ)
 		}
 	}
 	tw.Flush()

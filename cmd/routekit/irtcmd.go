@@ -12,7 +12,6 @@ import (
 	"github.com/routekit/routekit/irt"
 	"github.com/routekit/routekit/models"
 	"github.com/routekit/routekit/models/artifact"
-	"github.com/routekit/routekit/models/encoder"
 )
 
 func irtCommand() *command {
@@ -43,7 +42,8 @@ the catalog's price, else the mean recorded cost of the answers.`,
 			catalog := fs.String("catalog", "", "model catalog `file` pricing the new model (when --cost is not given)")
 			out := fs.String("out", "", "new artifact `directory` to create")
 			prior := fs.Float64("prior-scale", 1, "multiplier of the ability prior's standard deviations (larger trusts the answers more)")
-			ort := fs.String("ort-lib", ortLibrary(), "ONNX Runtime library `file` for artifacts with an ONNX encoder")
+			var of onnxFlags
+			of.register(fs)
 			return func(ctx context.Context, e *env, args []string) error {
 				if len(args) > 0 {
 					return usagef("unexpected arguments %q", args)
@@ -57,6 +57,10 @@ the catalog's price, else the mean recorded cost of the answers.`,
 					return usagef("--model is required")
 				case *out == "":
 					return usagef("--out is required")
+				}
+				onnx, err := of.config()
+				if err != nil {
+					return err
 				}
 				if _, err := os.Stat(*out); err == nil {
 					return fmt.Errorf("%s already exists: artifacts are never overwritten", *out)
@@ -132,7 +136,7 @@ the catalog's price, else the mean recorded cost of the answers.`,
 				if math.IsNaN(c) || math.IsInf(c, 0) {
 					return fmt.Errorf("model %s: cost %v is not a finite number", *name, c)
 				}
-				enc, err := artifact.Encoder(ctx, m, blobs, encoder.ONNXConfig{LibraryPath: *ort})
+				enc, err := artifact.Encoder(ctx, m, blobs, onnx)
 				if err != nil {
 					return fmt.Errorf("artifact %s: %w", *dir, err)
 				}

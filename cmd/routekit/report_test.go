@@ -76,7 +76,7 @@ func TestEvalReport(t *testing.T) {
 	// Many models, with --json: stdout stays JSON, the page has every curve.
 	page := filepath.Join(dir, "many.html")
 	out := mustRun(t, "eval", "--json", "--report", page, "--data", test, "--artifact", art,
-		"--router", "oracle", "--router", "random", "--bootstrap", "50")
+		"--router", "oracle", "--router", "random", "--bootstrap", "200")
 	var res evalJSON
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("--report broke --json: %v\n%s", err, out)

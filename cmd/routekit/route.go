@@ -9,7 +9,6 @@ import (
 
 	"github.com/routekit/routekit/models"
 	"github.com/routekit/routekit/models/artifact"
-	"github.com/routekit/routekit/models/encoder"
 )
 
 func routeCommand() *command {
@@ -20,9 +19,10 @@ func routeCommand() *command {
 		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			dir := fs.String("artifact", "", "artifact `directory`")
 			lambda := fs.Float64("lambda", -1, "utility policy: price of quality per USD (overrides the artifact's policy)")
-			threshold := fs.Float64("threshold", -1, "threshold policy: route to the strong model at or above this score")
+			threshold := fs.Float64("threshold", -1, "threshold policy: route to the strong model when its win score (1 + P(strong) - P(weak)) / 2 is at or above this")
 			asJSON := fs.Bool("json", false, "print JSON")
-			ort := fs.String("ort-lib", ortLibrary(), "ONNX Runtime library `file` for artifacts with an ONNX encoder")
+			var of onnxFlags
+			of.register(fs)
 			return func(ctx context.Context, e *env, args []string) error {
 				if *dir == "" {
 					return usagef("--artifact is required")
@@ -30,7 +30,11 @@ func routeCommand() *command {
 				if len(args) == 0 {
 					return usagef("no prompt given")
 				}
-				l, err := artifact.Load(ctx, *dir, encoder.ONNXConfig{LibraryPath: *ort})
+				onnx, err := of.config()
+				if err != nil {
+					return err
+				}
+				l, err := artifact.Load(ctx, *dir, onnx)
 				if err != nil {
 					return err
 				}

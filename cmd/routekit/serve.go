@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/routekit/routekit/models/artifact"
-	"github.com/routekit/routekit/models/encoder"
 	"github.com/routekit/routekit/serve"
 )
 
@@ -41,7 +40,8 @@ admin endpoints answer 403). Errors are JSON {"error": {"code", "message"}}.
 
 --config reads a YAML file (keys: addr, registry | artifact, default_router,
 watch_interval, admin_token, admin_token_env, max_body_bytes, max_batch,
-request_timeout, proxy, decision_log); flags given on the command line win.
+request_timeout, proxy, decision_log, onnx: {sessions, intra_op_threads});
+flags given on the command line win (--onnx-sessions, --onnx-threads).
 SIGINT or SIGTERM stops accepting, lets requests finish (10s) and exits.`,
 		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			configFile := fs.String("config", "", "YAML config `file` (flags override it)")
@@ -50,7 +50,8 @@ SIGINT or SIGTERM stops accepting, lets requests finish (10s) and exits.`,
 			name := fs.String("name", "", "router name of --artifact (default: the artifact folder's name)")
 			addr := fs.String("addr", ":8080", "listen address")
 			def := fs.String("default", "", "router of requests that name none (default: the only one)")
-			ort := fs.String("ort-lib", ortLibrary(), "ONNX Runtime library `file` for artifacts with an ONNX encoder")
+			var of onnxFlags
+			of.register(fs)
 			maxBody := fs.Int64("max-body", 0, "request body limit in bytes (default 1 MiB)")
 			timeout := fs.Duration("timeout", 0, "time limit of one request (default 10s)")
 			watch := fs.Duration("watch-interval", 0, "how often the registry is polled (default 2s; negative: never)")
@@ -92,6 +93,10 @@ SIGINT or SIGTERM stops accepting, lets requests finish (10s) and exits.`,
 						cfg.DecisionLog.Path = *decisionLog
 					case "log-prompts":
 						cfg.DecisionLog.IncludePrompt = *logPrompts
+					case flagONNXSessions:
+						cfg.ONNX.Sessions = of.cfg.Sessions
+					case flagONNXThreads:
+						cfg.ONNX.IntraOpThreads = of.cfg.IntraOpThreads
 					}
 				})
 				if sourceFlag && *registry != "" && *dir != "" {
@@ -106,8 +111,13 @@ SIGINT or SIGTERM stops accepting, lets requests finish (10s) and exits.`,
 				if cfg.AdminToken == "" {
 					cfg.AdminToken = os.Getenv(cfg.AdminTokenEnv)
 				}
+				onnx, err := of.config()
+				if err != nil {
+					return err
+				}
+				onnx.Sessions, onnx.IntraOpThreads = cfg.ONNX.Sessions, cfg.ONNX.IntraOpThreads
 				load := func(ctx context.Context, dir string) (*artifact.Loaded, error) {
-					return artifact.Load(ctx, dir, encoder.ONNXConfig{LibraryPath: *ort})
+					return artifact.Load(ctx, dir, onnx)
 				}
 				s := serve.New(cfg, e.log)
 				var rl *serve.Reloader

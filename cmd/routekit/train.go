@@ -149,21 +149,28 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 				}
 				defer closeEncoder(enc)
 				var ec *encoder.Cache
+				toEncode := len(ds.Prompts)
+				var cov encoder.Coverage
 				if *cache != "" {
 					if ec, err = encoder.LoadCache(ctx, *cache, enc.Identity(), enc.Dim()); err != nil {
 						return err
 					}
+					cov = ec.Check(ds.Prompts, ds.Texts)
+					toEncode = cov.Encode()
 				}
-				bar := progress.New(e.stderr, "embedding", int64(len(ds.Prompts)), "prompts")
-				emb, _, err := ds.Embed(ctx, enc, ec, encoder.EmbedConfig{Batch: ef.batch, Progress: func(d, _ int) { bar.Update(int64(d)) }})
+				bar := progress.New(e.stderr, "embedding", int64(toEncode), "prompts")
+				emb, nEnc, err := ds.Embed(ctx, enc, ec, encoder.EmbedConfig{Batch: ef.batch, Progress: func(d, _ int) { bar.Update(int64(d)) }})
 				bar.Done()
 				if err != nil {
 					return err
 				}
 				if ec != nil {
+					// Rows of other encoders (e.g. the one 'embed' fitted on all
+					// prompts, where this run refits on train-minus-val) are kept.
 					if err := ec.Save(*cache); err != nil {
 						return err
 					}
+					logCacheUse(e, *cache, ec, cov, nEnc)
 				}
 				start := time.Now()
 				var sc trainedScorer

@@ -120,7 +120,11 @@ type onnxHFConfig struct {
 // Long texts: a text's tokens beyond MaxLength minus the special tokens
 // (2 for BERT's [CLS] and [SEP]) are truncated by HeadTail (the first half of
 // that budget from the head of the text, the rest from its tail), then the
-// special tokens are added, so a sequence never exceeds MaxLength.
+// special tokens are added, so a sequence never exceeds MaxLength. A text
+// much longer than the budget (over 2×8 bytes per kept token) is not
+// tokenised whole: a head and a tail piece, cut at whitespace, are, which
+// gives the same ids for tokenizers that split at whitespace (the BERT
+// family), at a cost set by the budget rather than by the text length.
 //
 // Encode splits the texts into batches of BatchSize, pads each batch
 // (right) to its longest sequence, runs the batches on the session pool,
@@ -246,18 +250,37 @@ func NewONNX(ctx context.Context, dir string, cfg ONNXConfig) (*ONNX, error) {
 		}
 		e.dim = len(v[0])
 	}
-	e.id = Identity{
-		Kind: "onnx",
-		Params: map[string]string{
-			"pooling":    e.pooling,
-			"max_length": strconv.Itoa(maxLen),
-			"dim":        strconv.Itoa(e.dim),
-			"normalize":  strconv.FormatBool(e.normalize),
-			"output":     e.output,
-		},
-		Digest: onnxDigest(files),
-	}
+	e.id = onnxIdentity(map[string]string{
+		"pooling":    e.pooling,
+		"max_length": strconv.Itoa(maxLen),
+		"dim":        strconv.Itoa(e.dim),
+		"normalize":  strconv.FormatBool(e.normalize),
+		"output":     e.output,
+	}, onnxDigest(files), onnxPipelineVersion)
 	return e, nil
+}
+
+// onnxPipelineVersion is the version of routekit's own code between the
+// model files and the vectors of an ONNX encoder: the tokenizer.json
+// fix-ups (onnxFixTokenizerJSON), tokenising, truncation and special
+// tokens (onnxTokenizer), pooling and normalisation. Bump it whenever a
+// change of that code can change a vector: the identity then changes, so
+// artifacts made before are refused (artifact.ErrEncoderMismatch) and
+// embedding caches recomputed instead of mixing old and new vectors.
+// Changes that keep every vector (such as cutting long texts before
+// tokenising, which gives the same ids) need no bump.
+const onnxPipelineVersion = 1
+
+// onnxIdentity is the identity of an ONNX encoder with these parameters
+// and files digest, made by pipeline version pipeline. Version 1 is
+// recorded by the absence of the "pipeline" parameter, so that the
+// identities of artifacts and caches made before the parameter existed
+// stay valid; later versions add "pipeline": "N".
+func onnxIdentity(params map[string]string, digest string, pipeline int) Identity {
+	if pipeline > 1 {
+		params["pipeline"] = strconv.Itoa(pipeline)
+	}
+	return Identity{Kind: "onnx", Params: params, Digest: digest}
 }
 
 // onnxModelInfo lists the inputs and outputs of a model, loading it once

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -259,6 +260,91 @@ func TestONNXTokenizerHeadTail(t *testing.T) {
 	}
 }
 
+// onnxEncodeWhole is encode without the cut: the whole text tokenised,
+// then head+tail truncation and special tokens.
+func onnxEncodeWhole(t testing.TB, tk *onnxTokenizer, text string) (ids []int, full int) {
+	t.Helper()
+	enc, err := tk.tk.EncodeSingle(text, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full = len(enc.Ids)
+	if budget := tk.maxLen - tk.nSpecial; full > budget {
+		enc = onnxHeadTailEncoding(enc, budget)
+	}
+	return tk.tk.PostProcess(enc, nil, true).Ids, full
+}
+
+// onnxCheckCut checks that encode gives the ids of whole-text tokenisation
+// for every text, and returns how many texts were cut before tokenising.
+func onnxCheckCut(t *testing.T, tk *onnxTokenizer, texts []string) (cut int) {
+	t.Helper()
+	for _, text := range texts {
+		got, full, err := tk.encode(text)
+		if err != nil {
+			t.Fatalf("%d-byte text: %v", len(text), err)
+		}
+		want, wantFull := onnxEncodeWhole(t, tk, text)
+		if !slices.Equal(got.ids, want) {
+			t.Errorf("max_length %d, %d-byte text %.60q...:\n got %v\nwant %v", tk.maxLen, len(text), text, got.ids, want)
+		}
+		switch {
+		case full == wantFull:
+		case full < wantFull && full > tk.maxLen-tk.nSpecial:
+			cut++
+		default:
+			t.Errorf("max_length %d, %d-byte text: full %d, whole text %d", tk.maxLen, len(text), full, wantFull)
+		}
+	}
+	return cut
+}
+
+// TestONNXTokenizerCut: texts longer than the byte bound are cut into a
+// head and a tail piece before tokenising; the ids must be those of the
+// whole text, for short texts (tokenised whole) and for long ones, also
+// where the cut cannot be at whitespace.
+func TestONNXTokenizerCut(t *testing.T) {
+	ref := onnxLoadReference(t)
+	synth := builtinPrompts(t, 240, 3)
+	texts := append(append(ref.texts(), builtinExtraPrompts...), synth[:100]...)
+	// Long texts: joined prompts with spaces, newlines and tabs.
+	for i, sep := range []string{" ", "\n\n", "\t", " \r\n"} {
+		texts = append(texts, strings.Join(synth[i*30:(i+1)*30], sep))
+	}
+	long := strings.Join(synth[120:], " ")
+	texts = append(texts,
+		long,
+		strings.Repeat("a", 5000),           // one word: no whitespace to cut at
+		"x "+strings.Repeat("b", 5000)+" y", // whitespace only near the ends
+		strings.Repeat("请把这句话翻译成英文。", 300),                       // no spaces, one token per character
+		strings.ReplaceAll(long, " ", "\f"),                      // form feeds are removed, not spaces: no cut there
+		strings.Repeat("Café crème brûlée, naïve résumé. ", 200), // NFD and accents across the cuts
+		strings.Repeat(builtinExtraPrompts[10]+" ", 100),
+	)
+	var cut int
+	for _, maxLen := range []int{8, 16, 128} {
+		cut += onnxCheckCut(t, onnxTokenizerFor(t, maxLen), texts)
+	}
+	if cut < 10 {
+		t.Errorf("only %d texts were cut before tokenising: the test does not exercise the cut", cut)
+	}
+	t.Run("shared", func(t *testing.T) {
+		real := realPrompts(t)
+		var sample, longs []string
+		for i := 0; i < len(real); i += 151 {
+			sample = append(sample, real[i])
+		}
+		for i := 0; i+20 <= len(sample); i += 20 {
+			longs = append(longs, strings.Join(sample[i:i+20], "\n"))
+		}
+		cut := onnxCheckCut(t, onnxTokenizerFor(t, 128), sample)
+		cut += onnxCheckCut(t, onnxTokenizerFor(t, 64), append(sample[:50], longs...))
+		if cut < len(longs) {
+			t.Errorf("%d of %d long real texts were cut before tokenising", cut, len(longs))
+		}
+	})
+}
+
 func TestONNXLibraryPath(t *testing.T) { // no ONNX Runtime needed
 	_, err := NewONNX(context.Background(), onnxTinyDir, ONNXConfig{})
 	if !errors.Is(err, ErrORTLibrary) || !strings.Contains(err.Error(), "make setup") || !strings.Contains(err.Error(), "ROUTEKIT_ORT_LIB") {
@@ -495,6 +581,16 @@ func TestONNXIdentity(t *testing.T) {
 		t.Errorf("identity %+v", id)
 	}
 	t.Logf("identity %v", id)
+	// The pipeline version: version 1 (today's) is the identity without
+	// the parameter; a later one changes the identity.
+	same := onnxIdentity(maps.Clone(want), id.Digest, 1)
+	if !same.Equal(id) || onnxPipelineVersion != 1 {
+		t.Errorf("pipeline 1: %v, want %v (version %d)", same, id, onnxPipelineVersion)
+	}
+	next := onnxIdentity(maps.Clone(want), id.Digest, 2)
+	if next.Equal(id) || next.Params["pipeline"] != "2" {
+		t.Errorf("pipeline 2: identity %v, equal to version 1's", next)
+	}
 
 	tokJSON, err := os.ReadFile(filepath.Join(onnxTinyDir, ONNXTokenizerFile))
 	if err != nil {
@@ -719,6 +815,57 @@ func BenchmarkONNXEncode32(b *testing.B) {
 		n += len(in)
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "texts/s")
+}
+
+// BenchmarkTokenizeReal tokenises real prompts (realPrompts: MMLU, GSM8K
+// and dcrouter; median ~300 bytes) with the 128-token budget of the
+// fixture, one at a time.
+func BenchmarkTokenizeReal(b *testing.B) {
+	tk := onnxTokenizerFor(b, 128)
+	texts := realPrompts(b)
+	n, chars := 0, 0
+	for b.Loop() {
+		t := texts[(n*7919)%len(texts)]
+		if _, _, err := tk.encode(t); err != nil {
+			b.Fatal(err)
+		}
+		n++
+		chars += len(t)
+	}
+	b.ReportMetric(float64(chars)/float64(n), "bytes/text")
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "texts/s")
+	b.ReportMetric(float64(chars)/b.Elapsed().Seconds(), "bytes/s")
+}
+
+// BenchmarkTokenizeLong tokenises one long text (synthetic prompts joined)
+// of 100 KB and 1 MB with the 512-token budget: the head+tail cut keeps
+// the cost near that of an 8 KB text. whole-bytes=102400 is the cost
+// without the cut (the whole 100 KB text tokenised).
+func BenchmarkTokenizeLong(b *testing.B) {
+	tk := onnxTokenizerFor(b, 512)
+	words := strings.Join(builtinPrompts(b, 2000, 4), " ")
+	b.Run("whole-bytes=102400", func(b *testing.B) {
+		text := strings.Repeat(words+" ", 102400/len(words)+1)[:102400]
+		for b.Loop() {
+			if _, err := tk.tk.EncodeSingle(text, false); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, size := range []int{100 << 10, 1 << 20} {
+		text := strings.Repeat(words+" ", size/len(words)+1)[:size]
+		b.Run(fmt.Sprintf("bytes=%d", size), func(b *testing.B) {
+			for b.Loop() {
+				tok, _, err := tk.encode(text)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(tok.ids) != 512 {
+					b.Fatalf("%d ids, want 512", len(tok.ids))
+				}
+			}
+		})
+	}
 }
 
 func BenchmarkTokenize(b *testing.B) {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 
 	"github.com/sugarme/tokenizer"
 	"github.com/sugarme/tokenizer/pretrained"
@@ -142,21 +144,59 @@ func onnxFixNormalizer(n map[string]any) map[string]any {
 	return n
 }
 
+// onnxCutBytesPerToken is the bytes of text per token that encode first
+// assumes when it cuts a long text before tokenising it: about twice the
+// English average of a BERT token (4-5 bytes, spaces included); a piece
+// that turns out to hold too few tokens is retried twice as long, so the
+// value changes the cost, never the result.
+const onnxCutBytesPerToken = 8
+
+// onnxCutMargin is the number of tokens next to a cut that encode never
+// keeps, so that a tokenizer whose tokens near a cut could differ from
+// those of the whole text (one not splitting at whitespace) cannot change
+// the kept ones.
+const onnxCutMargin = 8
+
 // encode tokenises one text: special tokens included, at most maxLen ids.
-// full reports the number of content tokens before truncation.
+// full reports the number of content tokens before truncation; for a text
+// cut before tokenising (see below) it is the tokens of the two pieces, a
+// lower bound above the budget.
+//
+// Tokenising costs time linear (or worse) in the text, and head+tail
+// truncation keeps only budget tokens, so a text longer than twice
+// budget×onnxCutBytesPerToken bytes is not tokenised whole: its head piece
+// (up to that many bytes, ending before an ASCII whitespace) and its tail
+// piece (starting at an ASCII whitespace) are tokenised, and the first
+// budget/2 tokens of the head piece and the last budget-budget/2 of the
+// tail piece are kept, provided each piece has onnxCutMargin tokens to
+// spare; else the pieces are doubled (at worst the whole text is
+// tokenised). For tokenizers whose pre-tokenizer splits at whitespace (the
+// BERT family), the tokens of a piece cut at whitespace are exactly the
+// whole text's tokens over that piece, so the result equals that of
+// tokenising the whole text; texts under the bound are tokenised whole.
 func (t *onnxTokenizer) encode(text string) (tok onnxTokens, full int, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("encoder: tokenizer failed on a %d-byte text: %v", len(text), r)
 		}
 	}()
-	enc, err := t.tk.EncodeSingle(text, false)
-	if err != nil {
-		return onnxTokens{}, 0, fmt.Errorf("encoder: tokenize: %w", err)
-	}
-	full = len(enc.Ids)
-	if budget := t.maxLen - t.nSpecial; full > budget {
-		enc = onnxHeadTailEncoding(enc, budget)
+	budget := t.maxLen - t.nSpecial
+	var enc *tokenizer.Encoding
+	for span := budget * onnxCutBytesPerToken; enc == nil; span *= 2 {
+		if len(text) <= 2*span {
+			if enc, err = t.tk.EncodeSingle(text, false); err != nil {
+				return onnxTokens{}, 0, fmt.Errorf("encoder: tokenize: %w", err)
+			}
+			full = len(enc.Ids)
+			if full > budget {
+				enc = onnxHeadTailEncoding(enc, budget)
+			}
+			break
+		}
+		enc, full, err = t.encodePieces(text, span, budget)
+		if err != nil {
+			return onnxTokens{}, 0, err
+		}
 	}
 	out := t.tk.PostProcess(enc, nil, true)
 	if len(out.Ids) != len(out.TypeIds) {
@@ -165,28 +205,72 @@ func (t *onnxTokenizer) encode(text string) (tok onnxTokens, full int, err error
 	return onnxTokens{ids: out.Ids, types: out.TypeIds}, full, nil
 }
 
+// encodePieces tokenises the head and tail pieces of a text longer than
+// 2×span bytes (see encode) and returns their head+tail truncation to
+// budget tokens, or nil when a piece has too few tokens or no whitespace
+// to cut at.
+func (t *onnxTokenizer) encodePieces(text string, span, budget int) (*tokenizer.Encoding, int, error) {
+	headEnd := strings.LastIndexAny(text[:span], onnxCutSpace)
+	tailStart := strings.IndexAny(text[len(text)-span:], onnxCutSpace)
+	if headEnd <= 0 || tailStart < 0 {
+		return nil, 0, nil
+	}
+	tailStart += len(text) - span
+	head, tail := budget/2, budget-budget/2
+	he, err := t.tk.EncodeSingle(text[:headEnd], false)
+	if err != nil {
+		return nil, 0, fmt.Errorf("encoder: tokenize: %w", err)
+	}
+	if len(he.Ids) < head+onnxCutMargin {
+		return nil, 0, nil
+	}
+	te, err := t.tk.EncodeSingle(text[tailStart:], false)
+	if err != nil {
+		return nil, 0, fmt.Errorf("encoder: tokenize: %w", err)
+	}
+	if len(te.Ids) < tail+onnxCutMargin {
+		return nil, 0, nil
+	}
+	return onnxJoinEncodings(he, te, head, tail), len(he.Ids) + len(te.Ids), nil
+}
+
 // onnxHeadTailEncoding keeps the first max/2 and last max-max/2 tokens of a
 // (special-token free) encoding; see HeadTail.
 func onnxHeadTailEncoding(e *tokenizer.Encoding, max int) *tokenizer.Encoding {
-	n := len(e.Ids)
-	cut := func(s []int) []int {
-		if len(s) != n {
+	if len(e.Ids) <= max {
+		return e
+	}
+	return onnxJoinEncodings(e, e, max/2, max-max/2)
+}
+
+// onnxJoinEncodings returns the first nh tokens of h followed by the last
+// nt tokens of t (special-token free encodings holding at least that
+// many). A per-token field is kept when both have it for every token;
+// offsets stay those of the text each encoding was made from (only ids and
+// type ids are used).
+func onnxJoinEncodings(h, t *tokenizer.Encoding, nh, nt int) *tokenizer.Encoding {
+	hn, tn := len(h.Ids), len(t.Ids)
+	join := func(a, b []int) []int {
+		if len(a) != hn || len(b) != tn {
 			return nil
 		}
-		return HeadTail(s, max)
+		return append(slices.Clone(a[:nh]), b[tn-nt:]...)
 	}
 	var tokens []string
-	if len(e.Tokens) == n {
-		tokens = HeadTail(e.Tokens, max)
+	if len(h.Tokens) == hn && len(t.Tokens) == tn {
+		tokens = append(slices.Clone(h.Tokens[:nh]), t.Tokens[tn-nt:]...)
 	}
 	var offsets [][]int
-	if len(e.Offsets) == n {
-		offsets = HeadTail(e.Offsets, max)
+	if len(h.Offsets) == hn && len(t.Offsets) == tn {
+		offsets = append(slices.Clone(h.Offsets[:nh]), t.Offsets[tn-nt:]...)
 	}
 	var opts []tokenizer.EncodingOpt
-	if words := cut(e.Words); words != nil {
+	if words := join(h.Words, t.Words); words != nil {
 		opts = append(opts, tokenizer.WithWordsEncodingOpt(words))
 	}
-	return tokenizer.NewEncoding(HeadTail(e.Ids, max), cut(e.TypeIds), tokens, offsets,
-		cut(e.SpecialTokenMask), cut(e.AttentionMask), nil, opts...)
+	return tokenizer.NewEncoding(join(h.Ids, t.Ids), join(h.TypeIds, t.TypeIds), tokens, offsets,
+		join(h.SpecialTokenMask, t.SpecialTokenMask), join(h.AttentionMask, t.AttentionMask), nil, opts...)
 }
+
+// onnxCutSpace are the bytes encode cuts long texts at.
+const onnxCutSpace = " \t\n\r"

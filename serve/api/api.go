@@ -10,6 +10,9 @@ type Message struct {
 
 // Policy overrides a router's policy for one request: a threshold (two
 // models), a lambda (quality per USD) or a maximum cost per query (USD).
+// A threshold compares the strong model's win score (1 + p_strong -
+// p_weak) / 2 (models.WinScore): the strong model is chosen when the win
+// score is at least the threshold, so 0.5 means p_strong >= p_weak.
 type Policy struct {
 	Threshold *float64 `json:"threshold,omitempty"`
 	Lambda    *float64 `json:"lambda,omitempty"`
