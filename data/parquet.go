@@ -2,6 +2,7 @@ package data
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,8 +25,8 @@ const parquetBatch = 64 << 10
 // footer, a page length out of range, a missing page header). Every call
 // into it is guarded: a panic becomes a *ParseError naming the file and,
 // when known, the row and row group, and the source stays failed. Reads
-// are not parallel, so columns are decoded on the caller's goroutine,
-// where a panic can be recovered. (arrow-go still opens the children of
+// are not parallel within arrow-go, so columns are decoded on a goroutine
+// of the source's own, where a panic can be recovered. (arrow-go still opens the children of
 // a struct column on an errgroup goroutine; the canonical layouts have
 // no struct columns.) A footer whose row count disagrees with its row
 // groups or pages is an error, never a silent loss of rows.
@@ -44,6 +45,21 @@ type parquetSource struct {
 	total        int64
 	progress     func(file string, done, total int64)
 	err          error // sticky: the reader is unusable after a failure
+	// Batches are decoded one ahead on a goroutine of the source's own
+	// (decoding and converting rows then overlap on two cores): it sends
+	// each retained batch on batches, which it closes when it is done;
+	// closing stop makes it quit early.
+	batches chan pqBatch
+	stop    chan struct{}
+	done    chan struct{} // closed when the decoding goroutine has returned
+	eof     bool
+}
+
+// pqBatch is one step of the decoding goroutine: a retained record batch,
+// or the end of the file (rec nil, err nil), or a failure.
+type pqBatch struct {
+	rec arrow.RecordBatch
+	err error
 }
 
 // newParquetSource opens a Parquet file. progress, when not nil, is called
@@ -96,8 +112,71 @@ func newParquetSource(ctx context.Context, path string, progress func(file strin
 		s.index[fld.Name] = i
 		s.cols = append(s.cols, &columnReader{intern: make(map[string]string)})
 	}
+	s.batches, s.stop, s.done = make(chan pqBatch, 1), make(chan struct{}), make(chan struct{})
+	go s.decode()
 	s.report(0)
 	return s, nil
+}
+
+// decode runs on its own goroutine, reading batches until the end of the
+// file, a failure, or stop.
+func (s *parquetSource) decode() {
+	defer close(s.done)
+	defer close(s.batches)
+	var rows int64
+	for {
+		b := s.decodeBatch(&rows)
+		select {
+		case s.batches <- b:
+		case <-s.stop:
+			if b.rec != nil {
+				b.rec.Release()
+			}
+			return
+		}
+		if b.rec == nil {
+			return
+		}
+	}
+}
+
+// decodeBatch decodes the next batch, checking what arrow-go took from the
+// file; rows counts the rows decoded so far.
+func (s *parquetSource) decodeBatch(rows *int64) (b pqBatch) {
+	defer func() {
+		if p := recover(); p != nil {
+			if b.rec != nil {
+				b.rec.Release()
+			}
+			b = pqBatch{err: fmt.Errorf("corrupt Parquet data: %v", p)}
+		}
+	}()
+	if !s.rr.Next() {
+		if err := s.rr.Err(); err != nil && err != io.EOF {
+			return pqBatch{err: fmt.Errorf("reading Parquet: %w", err)}
+		}
+		if *rows != s.total {
+			// Never a silent loss of rows.
+			return pqBatch{err: fmt.Errorf("corrupt Parquet file: the footer counts %d rows, the pages hold %d", s.total, *rows)}
+		}
+		return pqBatch{}
+	}
+	rec := s.rr.RecordBatch()
+	if int(rec.NumCols()) != len(s.cols) {
+		return pqBatch{err: fmt.Errorf("corrupt Parquet data: %d columns, want %d", rec.NumCols(), len(s.cols))}
+	}
+	for c := range s.cols {
+		// Offsets and dictionary indices come from the file: check them
+		// before values are taken out.
+		if v, ok := rec.Column(c).(interface{ ValidateFull() error }); ok {
+			if err := v.ValidateFull(); err != nil {
+				return pqBatch{err: fmt.Errorf("corrupt Parquet data in column %q: %w", s.names[c], err)}
+			}
+		}
+	}
+	*rows += rec.NumRows()
+	rec.Retain() // the reader reuses it at its next Next
+	return pqBatch{rec: rec}
 }
 
 // dropStoredSchema removes the Arrow schema that Arrow writers store in
@@ -150,40 +229,27 @@ func (s *parquetSource) keys() []string { return s.names }
 
 // nextBatch moves to the next record batch, returning false at the end.
 func (s *parquetSource) nextBatch() (ok bool, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			s.rec = nil
-			ok, err = false, s.fail(fmt.Errorf("corrupt Parquet data: %v", p))
-		}
-	}()
-	s.rec = nil
-	if !s.rr.Next() {
-		if err := s.rr.Err(); err != nil && err != io.EOF {
-			return false, s.fail(fmt.Errorf("reading Parquet: %w", err))
-		}
-		if int64(s.row) != s.total {
-			// Never a silent loss of rows.
-			return false, s.fail(fmt.Errorf("corrupt Parquet file: the footer counts %d rows, the pages hold %d", s.total, s.row))
-		}
+	if s.rec != nil {
+		s.rec.Release()
+		s.rec = nil
+	}
+	if s.eof {
 		return false, nil
 	}
-	rec := s.rr.RecordBatch()
-	if int(rec.NumCols()) != len(s.cols) {
-		return false, s.fail(fmt.Errorf("corrupt Parquet data: %d columns, want %d", rec.NumCols(), len(s.cols)))
+	b, open := <-s.batches
+	switch {
+	case !open:
+		return false, s.fail(errors.New("reading Parquet: the source is closed"))
+	case b.err != nil:
+		return false, s.fail(b.err)
+	case b.rec == nil:
+		s.eof = true
+		return false, nil
 	}
+	s.rec = b.rec
+	s.i, s.n = 0, int(b.rec.NumRows())
 	for c := range s.cols {
-		// Offsets and dictionary indices come from the file: check them
-		// before values are taken out.
-		if v, ok := rec.Column(c).(interface{ ValidateFull() error }); ok {
-			if err := v.ValidateFull(); err != nil {
-				return false, s.fail(fmt.Errorf("corrupt Parquet data in column %q: %w", s.names[c], err))
-			}
-		}
-	}
-	s.rec = rec
-	s.i, s.n = 0, int(rec.NumRows())
-	for c := range s.cols {
-		s.cols[c].arr = rec.Column(c)
+		s.cols[c].arr = b.rec.Column(c)
 	}
 	return true, nil
 }
@@ -222,6 +288,19 @@ func (s *parquetSource) Close() (err error) {
 			err = cerr
 		}
 	}()
+	if s.stop != nil {
+		close(s.stop)
+		for b := range s.batches {
+			if b.rec != nil {
+				b.rec.Release()
+			}
+		}
+		<-s.done
+	}
+	if s.rec != nil {
+		s.rec.Release()
+		s.rec = nil
+	}
 	s.rr.Release()
 	return nil
 }

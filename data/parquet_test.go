@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -207,5 +208,55 @@ func TestParquetWithoutStoredSchema(t *testing.T) {
 	}
 	if f := read("feedback").Feedback; len(f) != 2 {
 		t.Errorf("%d feedback rows, want 2", len(f))
+	}
+}
+
+// TestParquetCloseEarly stops reading a file of several batches after one
+// row: Close must stop the decoding goroutine and free its batches.
+func TestParquetCloseEarly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "o.parquet")
+	writeTestOutcomes(t, path, 2*parquetBatch+10)
+	s, err := newParquetSource(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, row, err := s.next(); err != nil || row != 1 {
+		t.Fatalf("first row: %d, %v", row, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.done:
+	default:
+		t.Fatal("the decoding goroutine is still running after Close")
+	}
+}
+
+// TestParquetReadsEveryBatch reads a file of several batches to the end:
+// every row comes back once, in order, and the end is sticky.
+func TestParquetReadsEveryBatch(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "o.parquet")
+	n := 2*parquetBatch + 10
+	writeTestOutcomes(t, path, n)
+	s, err := newParquetSource(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for want := 1; ; want++ {
+		_, row, err := s.next()
+		if err == io.EOF {
+			if want != n+1 {
+				t.Fatalf("EOF after %d rows, want %d", want-1, n)
+			}
+			break
+		}
+		if err != nil || row != want {
+			t.Fatalf("row %d: got %d, %v", want, row, err)
+		}
+	}
+	if _, _, err := s.next(); err != io.EOF {
+		t.Fatalf("after the end: %v, want io.EOF", err)
 	}
 }
