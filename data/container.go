@@ -3,18 +3,14 @@ package data
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-
-	"github.com/klauspost/compress/zstd"
 )
 
 // Container is the encoding of a file, independent of its layout.
@@ -58,36 +54,7 @@ func ParseContainer(s string) (Container, error) {
 }
 
 // openText opens a text file, decompressing .gz and .zst.
-func openText(path string) (io.ReadCloser, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	lower := strings.ToLower(path)
-	switch {
-	case strings.HasSuffix(lower, ".gz"):
-		zr, err := gzip.NewReader(bufio.NewReaderSize(f, 1<<16))
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("%s: gzip: %w", path, err)
-		}
-		return struct {
-			io.Reader
-			io.Closer
-		}{zr, f}, nil
-	case strings.HasSuffix(lower, ".zst"):
-		zr, err := zstd.NewReader(f, zstd.WithDecoderConcurrency(1))
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("%s: zstd: %w", path, err)
-		}
-		return struct {
-			io.Reader
-			io.Closer
-		}{zr, closerFunc(func() error { zr.Close(); return f.Close() })}, nil
-	}
-	return f, nil
-}
+func openText(path string) (io.ReadCloser, error) { return openTextProgress(path, nil) }
 
 type closerFunc func() error
 

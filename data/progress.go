@@ -16,19 +16,19 @@ import (
 // .gz or .zst file the compressed bytes read of the compressed size, so
 // the total is known. fn is called once on opening, with done 0.
 func openTextProgress(path string, fn func(file string, done, total int64)) (io.ReadCloser, error) {
-	if fn == nil {
-		return openText(path)
-	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	pr := newProgressReader(path, f, fn)
-	fn(path, 0, pr.(*progressReader).total)
+	var plain io.ReadCloser = f
+	if fn != nil {
+		plain = newProgressReader(path, f, fn)
+		fn(path, 0, plain.(*progressReader).total)
+	}
 	lower := strings.ToLower(path)
 	switch {
 	case strings.HasSuffix(lower, ".gz"):
-		zr, err := gzip.NewReader(bufio.NewReaderSize(pr, 1<<16))
+		zr, err := gzip.NewReader(bufio.NewReaderSize(plain, 1<<16))
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("%s: gzip: %w", path, err)
@@ -38,7 +38,7 @@ func openTextProgress(path string, fn func(file string, done, total int64)) (io.
 			io.Closer
 		}{zr, f}, nil
 	case strings.HasSuffix(lower, ".zst"):
-		zr, err := zstd.NewReader(pr, zstd.WithDecoderConcurrency(1))
+		zr, err := zstd.NewReader(plain, zstd.WithDecoderConcurrency(1))
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("%s: zstd: %w", path, err)
@@ -48,5 +48,5 @@ func openTextProgress(path string, fn func(file string, done, total int64)) (io.
 			io.Closer
 		}{zr, closerFunc(func() error { zr.Close(); return f.Close() })}, nil
 	}
-	return pr, nil
+	return plain, nil
 }
