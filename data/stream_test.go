@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,20 +15,16 @@ import (
 	"time"
 )
 
-// writeArenaJSONL writes n Chatbot Arena battles with long conversations.
-func writeArenaJSONL(t *testing.T, path string, n int) int64 {
+// writeLines writes n lines made by line to path and returns its size.
+func writeLines(t *testing.T, path string, n int, line func(w io.Writer, i int)) int64 {
 	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := bufio.NewWriter(f)
-	answer := strings.Repeat("A long answer with many words. ", 60)
-	for i := 0; i < n; i++ {
-		fmt.Fprintf(w, `{"question_id":"q%d","model_a":"m%d","model_b":"m%d","winner":"model_a","judge":"arena_user","turn":1,"language":"English","tstamp":%d,`+
-			`"conversation_a":[{"role":"user","content":"prompt number %d: explain this"},{"role":"assistant","content":%q}],`+
-			`"conversation_b":[{"role":"user","content":"prompt number %d: explain this"},{"role":"assistant","content":%q}]}`+"\n",
-			i, i%7, (i+1)%7, 1700000000+i, i, answer, i, answer)
+	for i := range n {
+		line(w, i)
 	}
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
@@ -40,6 +37,18 @@ func writeArenaJSONL(t *testing.T, path string, n int) int64 {
 		t.Fatal(err)
 	}
 	return st.Size()
+}
+
+// writeArenaJSONL writes n Chatbot Arena battles with long conversations.
+func writeArenaJSONL(t *testing.T, path string, n int) int64 {
+	t.Helper()
+	answer := strings.Repeat("A long answer with many words. ", 60)
+	return writeLines(t, path, n, func(w io.Writer, i int) {
+		fmt.Fprintf(w, `{"question_id":"q%d","model_a":"m%d","model_b":"m%d","winner":"model_a","judge":"arena_user","turn":1,"language":"English","tstamp":%d,`+
+			`"conversation_a":[{"role":"user","content":"prompt number %d: explain this"},{"role":"assistant","content":%q}],`+
+			`"conversation_b":[{"role":"user","content":"prompt number %d: explain this"},{"role":"assistant","content":%q}]}`+"\n",
+			i, i%7, (i+1)%7, 1700000000+i, i, answer, i, answer)
+	})
 }
 
 // TestJSONLStreams checks that a large arena file is read as a stream:
@@ -132,28 +141,12 @@ func TestContextCancel(t *testing.T) {
 // about promptLen bytes and short answers: the prompts are most of the file.
 func writeLongPromptArena(t *testing.T, path string, n, promptLen int) int64 {
 	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := bufio.NewWriter(f)
 	words := strings.Repeat("Explain In Detail why the sky is blue ", promptLen/38+1)[:promptLen]
-	for i := 0; i < n; i++ {
+	return writeLines(t, path, n, func(w io.Writer, i int) {
 		prompt := fmt.Sprintf("Prompt %d: %s", i, words)
 		fmt.Fprintf(w, `{"model_a":"m%d","model_b":"m%d","winner":"tie","conversation_a":[{"role":"user","content":%q},{"role":"assistant","content":"ok"}],`+
 			`"conversation_b":[{"role":"user","content":%q},{"role":"assistant","content":"fine"}]}`+"\n", i%7, (i+1)%7, prompt, prompt)
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st.Size()
+	})
 }
 
 // TestJSONLStreamsDedup: de-duplication ("routekit data import"'s default)

@@ -87,13 +87,20 @@ func BenchmarkFitBuiltin(b *testing.B) {
 // median and 99th percentile of the calls.
 func BenchmarkBuiltinEncode1(b *testing.B) {
 	enc, texts := benchBuiltin(b)
+	chars := benchEncode1(b, enc, func(i int) string { return texts[i%len(texts)] })
+	b.ReportMetric(float64(chars)/float64(b.N), "chars/prompt")
+}
+
+// benchEncode1 encodes the prompt text(i) of each iteration alone, reports
+// the median and 99th percentile of the calls, and returns the bytes
+// encoded.
+func benchEncode1(b *testing.B, enc *Builtin, text func(i int) string) (chars int) {
 	ctx := context.Background()
 	lat := make([]time.Duration, 0, b.N)
-	var chars int
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		t := texts[i%len(texts)]
+		t := text(i)
 		chars += len(t)
 		start := time.Now()
 		if _, err := enc.Encode(ctx, []string{t}); err != nil {
@@ -105,7 +112,7 @@ func BenchmarkBuiltinEncode1(b *testing.B) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
-	b.ReportMetric(float64(chars)/float64(b.N), "chars/prompt")
+	return chars
 }
 
 // BenchmarkBuiltinEncode32 encodes batches of 32 prompts.
@@ -247,24 +254,7 @@ func BenchmarkBuiltinEncode1Real(b *testing.B) {
 	if realEncErr != nil {
 		b.Fatal(realEncErr)
 	}
-	ctx := context.Background()
-	lat := make([]time.Duration, 0, b.N)
-	var chars int
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		t := texts[(i*7919)%len(texts)] // stride through the tasks
-		chars += len(t)
-		start := time.Now()
-		if _, err := realEnc.Encode(ctx, []string{t}); err != nil {
-			b.Fatal(err)
-		}
-		lat = append(lat, time.Since(start))
-	}
-	b.StopTimer()
-	slices.Sort(lat)
-	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
+	chars := benchEncode1(b, realEnc, func(i int) string { return texts[(i*7919)%len(texts)] }) // stride through the tasks
 	b.ReportMetric(float64(chars)/float64(b.N), "bytes/prompt")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "texts/s")
 	b.ReportMetric(float64(chars)/b.Elapsed().Seconds(), "bytes/s")
