@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/apache/arrow-go/v18/parquet/file"
 )
 
 // progressCall is one call of Options.Progress.
@@ -258,5 +260,54 @@ func TestParquetReadsEveryBatch(t *testing.T) {
 	}
 	if _, _, err := s.next(); err != io.EOF {
 		t.Fatalf("after the end: %v, want io.EOF", err)
+	}
+}
+
+// TestParquetRowGroupsBoundedByBytes writes outcomes with long prompts:
+// row groups are cut by the bytes of text they buffer, not only by rows,
+// and every row reads back.
+func TestParquetRowGroupsBoundedByBytes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "long.parquet")
+	w, err := Create(path, "", KindOutcome)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("a long prompt with many words ", 1000) // 30 KB
+	const n = 3000                                                 // ~90 MB of prompts
+	for i := range n {
+		o := Outcome{Prompt: fmt.Sprintf("%d %s", i, long), Model: "m", Score: 1}
+		o.PromptID = PromptIDOf(o.Prompt)
+		if err := w.WriteOutcome(&o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	pr, err := file.NewParquetReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := pr.NumRowGroups(); g < 3 {
+		t.Errorf("%d row groups for ~90 MB of text, want >= 3 (at most %d MB each)", g, parquetRowGroupBytes>>20)
+	}
+	pr.Close()
+	got := 0
+	if err := NewReader(Options{}).Read(context.Background(), path, Handler{Outcome: func(o *Outcome) error {
+		if !strings.HasSuffix(o.Prompt, long) {
+			t.Fatalf("row %d: prompt changed", got)
+		}
+		got++
+		return nil
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if got != n {
+		t.Fatalf("read %d rows, want %d", got, n)
 	}
 }

@@ -492,8 +492,13 @@ var parquetColumns = map[Kind][]parquetColumn{
 	},
 }
 
-// parquetRowGroup is the rows of one row group and record batch.
-const parquetRowGroup = 64 << 10
+// parquetRowGroup is the most rows of one row group and record batch,
+// and parquetRowGroupBytes about the most bytes of text it buffers
+// (prompts can be long: memory stays bounded whatever their size).
+const (
+	parquetRowGroup      = 64 << 10
+	parquetRowGroupBytes = 32 << 20
+)
 
 type parquetEncoder struct {
 	cols []parquetColumn
@@ -527,10 +532,21 @@ func (e *parquetEncoder) write(rec any) error {
 		c.append(e.b.Field(i), rec)
 	}
 	e.n++
-	if e.n >= parquetRowGroup {
+	if e.n >= parquetRowGroup || (e.n%256 == 0 && e.textBytes() >= parquetRowGroupBytes) {
 		return e.flush()
 	}
 	return nil
+}
+
+// textBytes returns the bytes of the string and binary values buffered.
+func (e *parquetEncoder) textBytes() int {
+	n := 0
+	for i := range e.cols {
+		if b, ok := e.b.Field(i).(interface{ DataLen() int }); ok {
+			n += b.DataLen()
+		}
+	}
+	return n
 }
 
 func (e *parquetEncoder) flush() error {
