@@ -232,3 +232,18 @@ func strconvF(f float64) string {
 	b, _ := json.Marshal(f)
 	return string(b)
 }
+
+// TestRouteThresholdNeedsThresholdPolicy: --threshold on a router that
+// routes by utility over several models is refused, not ignored.
+func TestRouteThresholdNeedsThresholdPolicy(t *testing.T) {
+	dir := t.TempDir()
+	world := filepath.Join(dir, "world")
+	mustRun(t, "data", "synth", "--seed", "5", "--models", "3", "--prompts", "300", "--battles", "50", "--out-dir", world)
+	art := filepath.Join(dir, "knn")
+	mustRun(t, "train", "--router", "knn", "--data", filepath.Join(world, "outcomes.parquet"), "--dim", "16", "--out", art)
+	code, _, errs := runCLI(t, "route", "--artifact", art, "--threshold", "0.5", "what is 2+2?")
+	if code != exitUsage || !strings.Contains(errs, "routes by utility over 3 models") {
+		t.Errorf("route --threshold on a utility router: exit %d, stderr %q", code, errs)
+	}
+	mustRun(t, "route", "--artifact", art, "--lambda", "10", "what is 2+2?")
+}

@@ -44,6 +44,9 @@ func routeCommand() *command {
 					req.Policy = &models.Policy{Kind: models.PolicyUtility, Lambda: *lambda}
 				case *threshold >= 0:
 					p := l.Router.Policy
+					if p.Kind != models.PolicyThreshold {
+						return usagef("--threshold: %s routes by utility over %d models; give --lambda (a threshold needs a two-model threshold policy: calibrate --strong-share)", *dir, len(l.Router.Scorer.Models()))
+					}
 					p.Threshold = *threshold
 					req.Policy = &p
 				}
