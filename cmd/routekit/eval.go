@@ -497,14 +497,8 @@ func printEval(e *env, res map[string]any, out map[string]routerScores, two bool
 		fmt.Fprintln(tw, "router\tAPGR\t95% CI\tCPT(20%)\tCPT(50%)\t95% CI\tCPT(80%)\tthreshold(PGR 50%)\t")
 		for _, n := range names {
 			r := out[n]
-			ci, ci50 := "-", "-"
-			if c, ok := r.CI95["apgr"]; ok {
-				ci = fmt.Sprintf("[%.3f, %.3f]", c[0], c[1])
-			}
-			if c, ok := r.CI95["cpt50"]; ok {
-				ci50 = fmt.Sprintf("[%.1f%%, %.1f%%]", 100*c[0], 100*c[1])
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", n, fmtNum(r.APGR, "%.3f"), ci, pct(r.CPT20), pct(r.CPT50), ci50, pct(r.CPT80), fmtNum(r.thrHalf, "%.4f"))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", n, fmtNum(r.APGR, "%.3f"), ciCell(r, "apgr", "[%.3f, %.3f]"), pct(r.CPT20), pct(r.CPT50),
+				ciCell(r, "cpt50", "[%.1f%%, %.1f%%]"), pct(r.CPT80), fmtNum(r.thrHalf, "%.4f"))
 		}
 	} else {
 		b := res["best_single"].(map[string]any)
@@ -512,14 +506,8 @@ func printEval(e *env, res map[string]any, out map[string]routerScores, two bool
 		fmt.Fprintln(tw, "router\tquality at best cost\t95% CI\tlambda\tcost at best quality\tsaving\tAIQ\t95% CI\t")
 		for _, n := range names {
 			r := out[n]
-			ci, ciAIQ := "-", "-"
-			if c, ok := r.CI95["quality_at_best_cost"]; ok {
-				ci = fmt.Sprintf("[%.4f, %.4f]", c[0], c[1])
-			}
-			if c, ok := r.CI95["aiq"]; ok {
-				ciAIQ = fmt.Sprintf("[%.4f, %.4f]", c[0], c[1])
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", n, fmtNum(r.QualityAtBestCost, "%.4f"), ci, fmtNum(r.lambdaBest, "%.4g"), fmtNum(r.CostAtBestQuality, "$%.6f"), fmtNum(r.Saving, "%.3f"), fmtNum(r.AIQ, "%.4f"), ciAIQ)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", n, fmtNum(r.QualityAtBestCost, "%.4f"), ciCell(r, "quality_at_best_cost", "[%.4f, %.4f]"),
+				fmtNum(r.lambdaBest, "%.4g"), fmtNum(r.CostAtBestQuality, "$%.6f"), fmtNum(r.Saving, "%.3f"), fmtNum(r.AIQ, "%.4f"), ciCell(r, "aiq", "[%.4f, %.4f]"))
 		}
 	}
 	tw.Flush()
@@ -588,7 +576,7 @@ func buildPage(in *reportInput, now time.Time) *report.Page {
 		}
 		t := report.Table{
 			Caption: "Two-model scores (higher APGR is better; lower CPT is better)",
-			Header:  []string{"router", "APGR", "APGR 95% CI", "CPT(20%)", "CPT(50%)", "CPT(80%)", "AUC"},
+			Header:  []string{"router", "APGR", "APGR 95% CI", "CPT(20%)", "CPT(50%)", "CPT(50%) 95% CI", "CPT(80%)", "AUC"},
 		}
 		for _, n := range names {
 			r := in.out[n]
@@ -597,11 +585,8 @@ func buildPage(in *reportInput, now time.Time) *report.Page {
 				curve, dashed = in.randomCurve, true
 			}
 			p.Plot.Series = append(p.Plot.Series, report.Series{Name: n, Points: curve, Dashed: dashed})
-			ci := "-"
-			if c, ok := r.CI95["apgr"]; ok {
-				ci = fmt.Sprintf("[%.3f, %.3f]", c[0], c[1])
-			}
-			t.Rows = append(t.Rows, []string{n, f(r.APGR, "%.3f"), ci, pct(r.CPT20), pct(r.CPT50), pct(r.CPT80), f(r.AUC, "%.4f")})
+			t.Rows = append(t.Rows, []string{n, f(r.APGR, "%.3f"), ciCell(r, "apgr", "[%.3f, %.3f]"), pct(r.CPT20), pct(r.CPT50),
+				ciCell(r, "cpt50", "[%.1f%%, %.1f%%]"), pct(r.CPT80), f(r.AUC, "%.4f")})
 		}
 		p.Tables = []report.Table{t}
 		p.Notes = []string{
@@ -625,18 +610,15 @@ func buildPage(in *reportInput, now time.Time) *report.Page {
 	}
 	t := report.Table{
 		Caption: "Cost-quality scores (quality at and cost of the best single model's point)",
-		Header:  []string{"router", "quality at best cost", "95% CI", "cost at best quality (USD/query)", "saving", "AIQ"},
+		Header:  []string{"router", "quality at best cost", "95% CI", "cost at best quality (USD/query)", "saving", "AIQ", "AIQ 95% CI"},
 	}
 	for _, n := range names {
 		r := in.out[n]
 		if n != "random" {
 			p.Plot.Series = append(p.Plot.Series, report.Series{Name: n, Points: r.Curve})
 		}
-		ci := "-"
-		if c, ok := r.CI95["quality_at_best_cost"]; ok {
-			ci = fmt.Sprintf("[%.4f, %.4f]", c[0], c[1])
-		}
-		t.Rows = append(t.Rows, []string{n, f(r.QualityAtBestCost, "%.4f"), ci, f(r.CostAtBestQuality, "$%.6f"), pct(r.Saving), f(r.AIQ, "%.4f")})
+		t.Rows = append(t.Rows, []string{n, f(r.QualityAtBestCost, "%.4f"), ciCell(r, "quality_at_best_cost", "[%.4f, %.4f]"),
+			f(r.CostAtBestQuality, "$%.6f"), pct(r.Saving), f(r.AIQ, "%.4f"), ciCell(r, "aiq", "[%.4f, %.4f]")})
 	}
 	var hull [][2]float64
 	for _, h := range mm.ZeroHull {
@@ -677,4 +659,17 @@ func writeReport(file string, p *report.Page) error {
 		return err
 	}
 	return os.WriteFile(file, buf.Bytes(), 0o644)
+}
+
+// ciCell formats the 95% interval of statistic key for a report table,
+// or "-" when there is none. Shares (cpt*) are shown in percent.
+func ciCell(r routerScores, key, format string) string {
+	c, ok := r.CI95[key]
+	if !ok {
+		return "-"
+	}
+	if strings.HasPrefix(key, "cpt") {
+		c[0], c[1] = 100*c[0], 100*c[1]
+	}
+	return fmt.Sprintf(format, c[0], c[1])
 }

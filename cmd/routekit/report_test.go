@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -111,6 +112,16 @@ func TestEvalReport(t *testing.T) {
 	}
 	if strings.Contains(html, "<script") {
 		t.Error("page has a script")
+	}
+	// The table shows the intervals --json reports.
+	for _, key := range []string{"quality_at_best_cost", "aiq"} {
+		c, ok := res.Routers[knn].CI95[key]
+		if !ok {
+			t.Fatalf("--json has no %s interval for %s", key, knn)
+		}
+		if cell := fmt.Sprintf("[%.4f, %.4f]", c[0], c[1]); !strings.Contains(html, cell) {
+			t.Errorf("page lacks the %s interval %s", key, cell)
+		}
 	}
 
 	// Two models, with the text table.
