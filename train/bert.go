@@ -214,14 +214,7 @@ func TrainBERT(ctx context.Context, emb [][]float32, modelNames []string, pairs 
 	if err != nil {
 		return nil, nil, err
 	}
-	var trainSet, valSet []bertExample
-	for _, ex := range bd.examples {
-		if cfg.ValFraction > 0 && mfHeldOut(cfg.Seed, int(ex.prompt), cfg.ValFraction) {
-			valSet = append(valSet, ex)
-		} else {
-			trainSet = append(trainSet, ex)
-		}
-	}
+	trainSet, valSet := splitByPrompt(bd.examples, bertPrompt, cfg.Seed, cfg.ValFraction)
 	if len(trainSet) == 0 {
 		return nil, nil, errors.New("train: bert: every example fell in the validation split")
 	}
@@ -242,7 +235,7 @@ func TrainBERT(ctx context.Context, emb [][]float32, modelNames []string, pairs 
 	bt := newBERTTrainer(backend, emb, bd, cfg, r)
 	rep := &Report{Train: len(trainSet), Val: len(valSet), ValLoss: math.NaN(), ValAccuracy: math.NaN()}
 	var best *models.MLP
-	bestVal, bad := math.Inf(1), 0
+	es := newEarlyStop(cfg.Patience, len(valSet) > 0, math.NaN())
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		r.Shuffle(len(trainSet), func(i, j int) { trainSet[i], trainSet[j] = trainSet[j], trainSet[i] })
 		var sum, terms float64
@@ -269,24 +262,24 @@ func TrainBERT(ctx context.Context, emb [][]float32, modelNames []string, pairs 
 		if hooks.OnEpoch != nil {
 			hooks.OnEpoch(st)
 		}
-		if math.IsNaN(st.TrainLoss) || math.IsInf(st.TrainLoss, 0) {
-			return nil, nil, fmt.Errorf("train: bert: training diverged at epoch %d (lower the learning rate)", epoch)
+		if err := diverged("bert", epoch, st.TrainLoss); err != nil {
+			return nil, nil, err
 		}
-		if len(valSet) == 0 {
+		isBest, stop := es.observe(st)
+		if isBest {
 			best = m
-			rep.BestEpoch, rep.TrainLoss = epoch, st.TrainLoss
-			continue
+			rep.keep(epoch, st)
 		}
-		if st.ValLoss < bestVal {
-			bestVal, bad, best = st.ValLoss, 0, m
-			rep.BestEpoch, rep.TrainLoss, rep.ValLoss, rep.ValAccuracy = epoch, st.TrainLoss, st.ValLoss, st.ValAccuracy
-		} else if bad++; cfg.Patience > 0 && bad >= cfg.Patience {
+		if stop {
 			break
 		}
 	}
 	rep.Duration = time.Since(start)
 	return best, rep, nil
 }
+
+// bertPrompt is the prompt of an example, for splitByPrompt.
+func bertPrompt(ex *bertExample) int32 { return ex.prompt }
 
 // bertExamples checks the inputs and turns them into examples.
 func bertExamples(emb [][]float32, modelNames []string, pairs []Pair, points []Point, cfg BERTConfig) (*bertData, error) {

@@ -172,14 +172,7 @@ func FinetuneBERT(ctx context.Context, enc *encoder.ONNX, encDir string, texts [
 	if err != nil {
 		return nil, err
 	}
-	var trainSet, valSet []bertExample
-	for _, ex := range bd.examples {
-		if hc.ValFraction > 0 && mfHeldOut(hc.Seed, int(ex.prompt), hc.ValFraction) {
-			valSet = append(valSet, ex)
-		} else {
-			trainSet = append(trainSet, ex)
-		}
-	}
+	trainSet, valSet := splitByPrompt(bd.examples, bertPrompt, hc.Seed, hc.ValFraction)
 
 	// Phase 2: encoder and head together, starting from the head of phase 1.
 	b := min(cfg.BatchSize, len(trainSet))
@@ -189,10 +182,8 @@ func FinetuneBERT(ctx context.Context, enc *encoder.ONNX, encDir string, texts [
 	}
 
 	rep := &Report{Train: len(trainSet), Val: len(valSet), ValLoss: headRep.ValLoss, ValAccuracy: headRep.ValAccuracy}
-	bestVal, bad := headRep.ValLoss, 0
-	if len(valSet) == 0 || math.IsNaN(bestVal) {
-		bestVal = math.Inf(1)
-	}
+	// The tuned encoder must beat the frozen one's head.
+	es := newEarlyStop(hc.Patience, len(valSet) > 0, headRep.ValLoss)
 	r := rand.New(rand.NewPCG(hc.Seed, 0x66696e65))
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		r.Shuffle(len(trainSet), func(i, j int) { trainSet[i], trainSet[j] = trainSet[j], trainSet[i] })
@@ -210,8 +201,8 @@ func FinetuneBERT(ctx context.Context, enc *encoder.ONNX, encDir string, texts [
 			sum, terms = sum+l*n, terms+n
 		}
 		st := EpochStats{Epoch: headRep.Epochs + epoch, TrainLoss: sum / math.Max(terms, 1), ValLoss: math.NaN(), ValAccuracy: math.NaN()}
-		if math.IsNaN(st.TrainLoss) || math.IsInf(st.TrainLoss, 0) {
-			return nil, fmt.Errorf("train: finetune: training diverged at epoch %d (lower the learning rate)", epoch)
+		if err := diverged("finetune", epoch, st.TrainLoss); err != nil {
+			return nil, err
 		}
 		m, err := lt.export(modelNames)
 		if err != nil {
@@ -229,14 +220,14 @@ func FinetuneBERT(ctx context.Context, enc *encoder.ONNX, encDir string, texts [
 		if hooks.OnEpoch != nil {
 			hooks.OnEpoch(st)
 		}
-		if len(valSet) > 0 && !(st.ValLoss < bestVal) {
-			if bad++; hc.Patience > 0 && bad >= hc.Patience {
-				break
-			}
+		isBest, stop := es.observe(st)
+		if stop {
+			break
+		}
+		if !isBest {
 			continue
 		}
-		bestVal, bad = st.ValLoss, 0
-		rep.BestEpoch, rep.TrainLoss, rep.ValLoss, rep.ValAccuracy = epoch, st.TrainLoss, st.ValLoss, st.ValAccuracy
+		rep.keep(epoch, st)
 		mb, err := ft.modelBytes()
 		if err != nil {
 			return nil, err

@@ -202,15 +202,7 @@ func TrainMF(ctx context.Context, emb [][]float32, modelNames []string, pairs []
 		}
 	}
 
-	// Split by prompt.
-	var trainSet, valSet []mfSample
-	for _, s := range samples {
-		if cfg.ValFraction > 0 && mfHeldOut(cfg.Seed, int(s.prompt), cfg.ValFraction) {
-			valSet = append(valSet, s)
-		} else {
-			trainSet = append(trainSet, s)
-		}
-	}
+	trainSet, valSet := splitByPrompt(samples, func(s *mfSample) int32 { return s.prompt }, cfg.Seed, cfg.ValFraction)
 	if len(trainSet) == 0 {
 		return nil, nil, errors.New("train: mf: every example fell in the validation split")
 	}
@@ -219,7 +211,7 @@ func TrainMF(ctx context.Context, emb [][]float32, modelNames []string, pairs []
 	t := newMFTrainer(emb, len(modelNames), d, cfg, r)
 	rep := &Report{Train: len(trainSet), Val: len(valSet), ValLoss: math.NaN(), ValAccuracy: math.NaN()}
 	best := slices.Clone(t.theta)
-	bestVal, bad := math.Inf(1), 0
+	es := newEarlyStop(cfg.Patience, len(valSet) > 0, math.NaN())
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		r.Shuffle(len(trainSet), func(i, j int) { trainSet[i], trainSet[j] = trainSet[j], trainSet[i] })
 		var sum float64
@@ -239,19 +231,15 @@ func TrainMF(ctx context.Context, emb [][]float32, modelNames []string, pairs []
 		if hooks.OnEpoch != nil {
 			hooks.OnEpoch(st)
 		}
-		if math.IsNaN(st.TrainLoss) || math.IsInf(st.TrainLoss, 0) {
-			return nil, nil, fmt.Errorf("train: mf: training diverged at epoch %d (lower the learning rate)", epoch)
+		if err := diverged("mf", epoch, st.TrainLoss); err != nil {
+			return nil, nil, err
 		}
-		if len(valSet) == 0 {
+		isBest, stop := es.observe(st)
+		if isBest {
 			copy(best, t.theta)
-			rep.BestEpoch, rep.TrainLoss = epoch, st.TrainLoss
-			continue
+			rep.keep(epoch, st)
 		}
-		if st.ValLoss < bestVal {
-			bestVal, bad = st.ValLoss, 0
-			copy(best, t.theta)
-			rep.BestEpoch, rep.TrainLoss, rep.ValLoss, rep.ValAccuracy = epoch, st.TrainLoss, st.ValLoss, st.ValAccuracy
-		} else if bad++; cfg.Patience > 0 && bad >= cfg.Patience {
+		if stop {
 			break
 		}
 	}
