@@ -15,12 +15,20 @@
 # GOMAXPROCS of each is SERVER_PROCS and LOADGEN_PROCS (default 1 and 1),
 # and each is pinned to its own CPU (SERVER_CPUS, LOADGEN_CPUS).
 #
+# Right before each built-in-encoder router, scripts/loadfloor.c (built
+# with cc when there is one) measures the machine's floor at the same rate
+# and pinning: a C client and echo server on loopback that do nothing but
+# WORK_US of busy work per request. Its p99 is what any server pays on
+# this machine for the wake-ups, the TCP path and the host's scheduling;
+# the summary prints it next to routekit's.
+#
 # Env: BIN (default bin/routekit), LOADTEST_DIR (default .cache/loadtest;
 #      the world and artifacts are reused when present, delete it to
 #      rebuild), RATE (2000), ONNX_RATE (500), DURATION (10s), WARMUP (2s),
 #      WORKERS (16), SERVER_PROCS (1), LOADGEN_PROCS (1), SERVER_CPUS (0), LOADGEN_CPUS (1), ROUTERS (default
 #      "mf irt mf-onnx irt-onnx"), ONNX_MODEL (models/encoder/testdata/tinybert),
-#      ROUTEKIT_ORT_LIB (set by make; needed for the ONNX routers).
+#      ROUTEKIT_ORT_LIB (set by make; needed for the ONNX routers), WORK_US
+#      (70, the floor's work per request; FLOOR=0 skips the floor).
 set -euo pipefail
 
 BIN=${BIN:-bin/routekit}
@@ -31,6 +39,8 @@ ONNX_SERVER_PROCS=${ONNX_SERVER_PROCS:-2}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
 WORKERS=${WORKERS:-16}
+WORK_US=${WORK_US:-70}
+FLOOR=${FLOOR:-1}
 SERVER_PROCS=${SERVER_PROCS:-1}
 LOADGEN_PROCS=${LOADGEN_PROCS:-1}
 # SERVER_CPUS / LOADGEN_CPUS pin each to CPUs with taskset; with two or more
@@ -103,6 +113,27 @@ for name in $ROUTERS; do
 	esac
 done
 
+# --- the machine's floor ----------------------------------------------------------
+FLOORBIN=
+if [ "$FLOOR" != 0 ] && command -v cc >/dev/null; then
+	FLOORBIN=$DIR/loadfloor
+	if [ ! -x "$FLOORBIN" ] || [ scripts/loadfloor.c -nt "$FLOORBIN" ]; then
+		cc -O2 -o "$FLOORBIN" scripts/loadfloor.c
+	fi
+elif [ "$FLOOR" != 0 ]; then
+	echo "loadtest: no cc: skipping the machine's floor (scripts/loadfloor.c)" >&2
+fi
+
+# floor NAME: measure the floor at $RATE for $DURATION (seconds) as $NAME's.
+floor() {
+	[ -n "$FLOORBIN" ] || return 0
+	local secs=${DURATION%s}
+	case $secs in *[!0-9.]* | "") secs=10 ;; esac
+	step "$1: the machine's floor (C echo, ${WORK_US} us of work per request)" \
+		"$FLOORBIN" "$RATE" "$secs" "$WORK_US" "${SERVER_CPUS:--1}" "${LOADGEN_CPUS:--1}" |
+		tee "$RESULTS/$1-floor.txt"
+}
+
 # --- load ------------------------------------------------------------------------
 SERVER=
 cleanup() {
@@ -153,7 +184,10 @@ for name in $ROUTERS; do
 	rate=$RATE SP=$SERVER_PROCS SPIN=$SERVER_PIN LPIN=$LOADGEN_PIN
 	# The ONNX encoder needs more CPU than one core: its server gets both
 	# cores (ONNX_SERVER_PROCS) and neither process is pinned.
-	case $name in *-onnx) rate=$ONNX_RATE SP=$ONNX_SERVER_PROCS SPIN= LPIN= ;; esac
+	case $name in
+	*-onnx) rate=$ONNX_RATE SP=$ONNX_SERVER_PROCS SPIN= LPIN= ;;
+	*) floor "$name" ;;
+	esac
 	start "$name"
 	loadgen "$name" open --rate "$rate"
 	loadgen "$name" max --max --workers "$WORKERS"
@@ -172,12 +206,16 @@ field() {
 }
 
 printf '\n==> summary (open loop at the rate shown; closed loop with %s workers; latencies in ms)\n' "$WORKERS"
-printf '%-9s %6s %8s %8s %8s %10s %7s %9s %8s %7s\n' router rate p50 p99 p99.9 "srv p99" errors "max rps" "max p99" errors
+printf '%-9s %6s %8s %8s %8s %10s %7s %9s %8s %7s %10s\n' router rate p50 p99 p99.9 "srv p99" errors "max rps" "max p99" errors "floor p99"
+ms() { awk -v v="$1" 'BEGIN { printf "%.3f", v / 1000 }'; }
 for name in $ROUTERS; do
-	o=$RESULTS/$name-open.json m=$RESULTS/$name-max.json
-	ms() { awk -v v="$1" 'BEGIN { printf "%.3f", v / 1000 }'; }
-	printf '%-9s %6s %8s %8s %8s %10s %7s %9s %8s %7s\n' "$name" "$(field "$o" "" rate)" \
+	o=$RESULTS/$name-open.json m=$RESULTS/$name-max.json f=$RESULTS/$name-floor.txt
+	fl=-
+	if [ -n "$FLOORBIN" ] && [ -s "$f" ]; then
+		fl=$(ms "$(sed -n 's/.*p99_us=\([0-9.]*\).*/\1/p' "$f")")
+	fi
+	printf '%-9s %6s %8s %8s %8s %10s %7s %9s %8s %7s %10s\n' "$name" "$(field "$o" "" rate)" \
 		"$(ms "$(field "$o" latency p50_us)")" "$(ms "$(field "$o" latency p99_us)")" \
 		"$(ms "$(field "$o" latency p999_us)")" "$(ms "$(field "$o" server p99_us)")" "$(field "$o" "" errors)" \
-		"$(field "$m" "" rps)" "$(ms "$(field "$m" latency p99_us)")" "$(field "$m" "" errors)"
+		"$(field "$m" "" rps)" "$(ms "$(field "$m" latency p99_us)")" "$(field "$m" "" errors)" "$fl"
 done
