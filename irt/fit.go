@@ -54,45 +54,46 @@ type Config struct {
 	// Dims is the latent dimension K, 1 to MaxDims; 0 means selected on
 	// the validation split from SelectDims (DefaultDims without
 	// validation).
-	Dims int
+	Dims int `json:"dims"`
 	// L2 is the strength of the L2 penalty (L2/2)·(‖A‖² + ‖W‖²) added to
 	// the mean log-loss per response. With L2 and L2Theta both 0, both are
 	// selected on the validation split (see the package documentation);
 	// otherwise 0 means DefaultL2.
-	L2 float64
+	L2 float64 `json:"l2"`
 	// L2Theta is the strength of the penalty (L2Theta/2)·‖Θ‖² on the
 	// abilities; 0 means selected together with L2 or DefaultL2Theta, as
 	// for L2.
-	L2Theta float64
+	L2Theta float64 `json:"l2_theta"`
 	// MaxIter bounds the L-BFGS iterations or the Adam epochs; 0 means
 	// DefaultMaxIter.
-	MaxIter int
+	MaxIter int `json:"max_iter"`
 	// ValFraction is the share of prompts held out for early stopping, in
 	// (0, 0.5]; 0 means DefaultValFraction. Prompts are assigned by a
 	// seeded hash of their index, so all responses to a prompt fall on one
 	// side. Ignored with NoValidation.
-	ValFraction float64
+	ValFraction float64 `json:"val_fraction"`
 	// NoValidation trains on every response and stops on convergence or
 	// MaxIter only.
-	NoValidation bool
+	NoValidation bool `json:"no_validation"`
 	// Patience is the number of iterations (L-BFGS) or epochs (Adam)
 	// without improvement of the validation log-loss after which fitting
 	// stops; the parameters of the best validation log-loss are returned.
 	// 0 means DefaultPatience.
-	Patience int
+	Patience int `json:"patience"`
 	// Seed seeds the initialisation, the split and the Adam batches;
 	// 0 means DefaultSeed.
-	Seed uint64
+	Seed uint64 `json:"seed"`
 	// Optimizer is LBFGS or Adam; "" means LBFGS.
-	Optimizer Optimizer
+	Optimizer Optimizer `json:"optimizer"`
 	// LearningRate is Adam's step size; 0 means DefaultLearningRate.
-	LearningRate float64
+	LearningRate float64 `json:"learning_rate"`
 	// BatchPrompts is the number of prompts per Adam mini-batch; 0 means
 	// DefaultBatchPrompts.
-	BatchPrompts int
+	BatchPrompts int `json:"batch_prompts"`
 	// Workers is the number of goroutines that evaluate the objective;
-	// 0 means GOMAXPROCS. Results do not depend on it.
-	Workers int
+	// 0 means GOMAXPROCS. Results do not depend on it, so it is left out
+	// of the JSON form.
+	Workers int `json:"-"`
 }
 
 // DefaultConfig returns the configuration with every default filled in.
@@ -112,6 +113,15 @@ func DefaultConfig() Config {
 	}
 }
 
+// Effective returns c with its zero fields replaced by their defaults
+// (see DefaultConfig): the configuration Fit uses, except that where Fit
+// selects Dims or the penalties on the validation split (see Config), the
+// values it chose are in FitReport, not here. Workers, which does not
+// change the results, is not part of the JSON form. routekit train records
+// it in the manifest, with the chosen Dims, L2 and L2Theta.
+func (c Config) Effective() Config { return c.withDefaults() }
+
+// withDefaults returns c with its zero fields replaced by their defaults.
 func (c Config) withDefaults() Config {
 	d := DefaultConfig()
 	conf.Default(&c.Dims, d.Dims)

@@ -16,17 +16,23 @@ import (
 // the defaults.
 type KNNConfig struct {
 	// K is the number of neighbours; default 40.
-	K int
+	K int `json:"k"`
 	// PriorWeight is the weight of the model's overall mean score, as if
 	// it were one more neighbour of weight PriorWeight (a neighbour of
 	// similarity s has weight 10^(s/s_max), between 1 and 10, as in
 	// RouteLLM's similarity-weighted ranking); default 1.
-	PriorWeight float64
+	PriorWeight float64 `json:"prior_weight"`
 }
 
 // DefaultKNNConfig returns the defaults.
 func DefaultKNNConfig() KNNConfig { return KNNConfig{K: 40, PriorWeight: 1} }
 
+// Effective returns the configuration NewKNN uses for c: c with its zero
+// fields replaced by their defaults (see DefaultKNNConfig). routekit train
+// records it in the manifest.
+func (c KNNConfig) Effective() KNNConfig { return c.withDefaults() }
+
+// withDefaults returns c with its zero fields replaced by their defaults.
 func (c KNNConfig) withDefaults() KNNConfig {
 	d := DefaultKNNConfig()
 	conf.Default(&c.K, d.K)

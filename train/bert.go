@@ -49,47 +49,47 @@ type BERTConfig struct {
 	// Head is HeadMultiLabel (one sigmoid per model) or Head3Way
 	// (RouteLLM's softmax over strong wins, tie, weak wins; two models
 	// only); "" means HeadMultiLabel.
-	Head string
+	Head string `json:"head"`
 	// Strong names the strong model of a Head3Way router (usually the
 	// more expensive one); required for Head3Way, unused otherwise.
-	Strong string
+	Strong string `json:"strong,omitempty"`
 	// Hidden is the width of each hidden layer, 1 to models.MLPMaxWidth;
 	// 0 means 128.
-	Hidden int
+	Hidden int `json:"hidden"`
 	// Layers is the number of hidden layers (ReLU), 0 to
 	// models.MLPMaxLayers-1; 0 means 1, a negative value means none (a
 	// linear head).
-	Layers int
+	Layers int `json:"layers"`
 	// Dropout is the dropout rate after each hidden layer at training
 	// time, in [0, 0.9]; 0 means none.
-	Dropout float64
+	Dropout float64 `json:"dropout"`
 	// LearningRate is Adam's step size; 0 means 1e-3.
-	LearningRate float64
+	LearningRate float64 `json:"learning_rate"`
 	// Epochs is the maximum number of passes over the training data; 0
 	// means 30.
-	Epochs int
+	Epochs int `json:"epochs"`
 	// BatchSize is the number of examples per Adam step; 0 means 256.
-	BatchSize int
+	BatchSize int `json:"batch_size"`
 	// WeightDecay is the decoupled (AdamW) weight decay of every
 	// parameter; 0 means 1e-4, a negative value means none.
-	WeightDecay float64
+	WeightDecay float64 `json:"weight_decay"`
 	// Patience stops training after this many epochs without a lower
 	// validation loss; 0 means 5, a negative value means no early
 	// stopping. The best epoch's weights are kept when there is a
 	// validation set.
-	Patience int
+	Patience int `json:"patience"`
 	// ValFraction is the share of prompts held out for validation, in
 	// [0, 0.5]; 0 means 0.1, a negative value means none (all Epochs
 	// run and the last weights are kept). The split is by a seeded hash
 	// of the prompt index, as in TrainMF.
-	ValFraction float64
+	ValFraction float64 `json:"val_fraction"`
 	// Ties is TiesDrop or TiesHalf for battles of a multi-label head; ""
 	// means TiesDrop. (The 3-way head always keeps ties: they are its
 	// middle class.)
-	Ties string
+	Ties string `json:"ties"`
 	// Seed seeds the initialisation, the split, the shuffling and the
 	// dropout; 0 means 1. Equal seeds and inputs give identical weights.
-	Seed uint64
+	Seed uint64 `json:"seed"`
 }
 
 // DefaultBERTConfig returns the default configuration: Head multilabel,
@@ -112,6 +112,14 @@ func DefaultBERTConfig() BERTConfig {
 	}
 }
 
+// Effective returns the configuration TrainBERT uses for c: c with its
+// zero fields replaced by their defaults (see DefaultBERTConfig). Negative
+// values, which turn a feature off, are kept, and so are a zero Dropout
+// (none) and Strong (which has no default). routekit train records it in
+// the manifest.
+func (c BERTConfig) Effective() BERTConfig { return c.withDefaults() }
+
+// withDefaults returns c with its zero fields replaced by their defaults.
 func (c BERTConfig) withDefaults() BERTConfig {
 	d := DefaultBERTConfig()
 	conf.Default(&c.Head, d.Head)

@@ -33,15 +33,15 @@ type FinetuneConfig struct {
 	// Head configures the head and the first phase, TrainBERT on the
 	// frozen encoder's embeddings; its ValFraction, Seed and Patience
 	// also govern the fine-tuning phase.
-	Head BERTConfig
+	Head BERTConfig `json:"head"`
 	// Epochs is the maximum number of passes of the fine-tuning phase
 	// (encoder and head together); 0 means 3.
-	Epochs int
+	Epochs int `json:"epochs"`
 	// LearningRate is Adam's step size in the fine-tuning phase; 0 means
 	// 1e-4 (a pre-trained encoder wants small steps).
-	LearningRate float64
+	LearningRate float64 `json:"learning_rate"`
 	// BatchSize is the number of prompts per fine-tuning step; 0 means 16.
-	BatchSize int
+	BatchSize int `json:"batch_size"`
 }
 
 // DefaultFinetuneConfig returns the defaults: DefaultBERTConfig's head,
@@ -50,6 +50,13 @@ func DefaultFinetuneConfig() FinetuneConfig {
 	return FinetuneConfig{Head: DefaultBERTConfig(), Epochs: 3, LearningRate: 1e-4, BatchSize: 16}
 }
 
+// Effective returns the configuration FinetuneBERT uses for c: c with its
+// zero fields, and those of its Head (see BERTConfig.Effective), replaced
+// by their defaults (see DefaultFinetuneConfig). routekit train records it
+// in the manifest.
+func (c FinetuneConfig) Effective() FinetuneConfig { return c.withDefaults() }
+
+// withDefaults returns c with its zero fields replaced by their defaults.
 func (c FinetuneConfig) withDefaults() FinetuneConfig {
 	d := DefaultFinetuneConfig()
 	c.Head = c.Head.withDefaults()

@@ -32,40 +32,40 @@ const (
 type MFConfig struct {
 	// Dim is the dimension d of the latent space (model embeddings and
 	// projected prompts), 1 to models.MFMaxDim; 0 means 128 (RouteLLM).
-	Dim int
+	Dim int `json:"dim"`
 	// Alpha is the standard deviation of the Gaussian noise added to each
 	// component of the prompt embedding at training time, as in RouteLLM;
 	// 0 means 0.1, a negative value means no noise.
-	Alpha float64
+	Alpha float64 `json:"alpha"`
 	// LearningRate is Adam's step size; 0 means 1e-3.
-	LearningRate float64
+	LearningRate float64 `json:"learning_rate"`
 	// Epochs is the maximum number of passes over the training data; 0
 	// means 100.
-	Epochs int
+	Epochs int `json:"epochs"`
 	// BatchSize is the number of battles and outcomes per Adam step; 0
 	// means 256.
-	BatchSize int
+	BatchSize int `json:"batch_size"`
 	// WeightDecay is the decoupled (AdamW) weight decay of the model
 	// embeddings, the projection and the classifier vector (not the
 	// biases); 0 means 1e-4, a negative value means none.
-	WeightDecay float64
+	WeightDecay float64 `json:"weight_decay"`
 	// Patience stops training after this many epochs without a lower
 	// validation loss, restoring the best weights; 0 means 5, a negative
 	// value means no early stopping (the best epoch's weights are still
 	// restored when there is a validation set).
-	Patience int
+	Patience int `json:"patience"`
 	// ValFraction is the share of prompts held out for validation, in
 	// [0, 0.5]; 0 means 0.1, a negative value means no validation (all
 	// Epochs run and the last weights are kept; the same happens when no
 	// prompt falls in the split). The split is by a seeded hash of the
 	// prompt index: all battles and outcomes of a prompt are on the same
 	// side.
-	ValFraction float64
+	ValFraction float64 `json:"val_fraction"`
 	// Ties is TiesDrop or TiesHalf; "" means TiesDrop.
-	Ties string
+	Ties string `json:"ties"`
 	// Seed seeds the initialisation, the split, the shuffling and the
 	// noise; 0 means 1. Equal seeds and inputs give identical weights.
-	Seed uint64
+	Seed uint64 `json:"seed"`
 }
 
 // DefaultMFConfig returns the default configuration: Dim 128, Alpha 0.1,
@@ -85,6 +85,12 @@ func DefaultMFConfig() MFConfig {
 		Seed:         1,
 	}
 }
+
+// Effective returns the configuration TrainMF uses for c: c with its zero
+// fields replaced by their defaults (see DefaultMFConfig). Negative values,
+// which turn a feature off, are kept. routekit train records it in the
+// manifest.
+func (c MFConfig) Effective() MFConfig { return c.withDefaults() }
 
 // withDefaults returns c with its zero fields replaced by their defaults.
 func (c MFConfig) withDefaults() MFConfig {
