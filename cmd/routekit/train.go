@@ -63,6 +63,11 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 				"for real encoders only with a GPU/XLA GoMLX backend ("+train.BackendEnv+")")
 			ftEpochs := fs.Int("finetune-epochs", 0, "--finetune: maximum epochs of fine-tuning (default 3)")
 			ftLR := fs.Float64("finetune-lr", 0, "--finetune: learning rate of fine-tuning (default 1e-4)")
+			encRef := fs.Bool("encoder-ref", false, "with a frozen --encoder onnx:DIR: record DIR's absolute path in the artifact (manifest encoder_path)\n"+
+				"instead of storing a copy of its files (the default, manifest encoder_files). Saves that copy, about 90 MB per\n"+
+				"version for a MiniLM-sized encoder, for very large encoders shared by many versions; but the artifact is no longer\n"+
+				"self-contained: it loads only where DIR exists with the same files, so copying the registry to another machine,\n"+
+				"or moving, deleting or editing DIR, makes it fail to load")
 			return func(ctx context.Context, e *env, args []string) error {
 				var tf *trainFile
 				if *config != "" {
@@ -80,6 +85,9 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 				if err := func() error {
 					set := map[string]bool{}
 					fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+					if spec, err := encoder.ParseSpec(ef.spec); *encRef && (err != nil || spec.Kind != "onnx" || *finetune) {
+						return usagef("--encoder-ref goes with a frozen --encoder onnx:DIR, without --finetune (have --encoder %s)", ef.spec)
+					}
 					if !*finetune {
 						if set["finetune-epochs"] || set["finetune-lr"] {
 							return usagef("--finetune-epochs and --finetune-lr go with --finetune")
@@ -186,7 +194,7 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 					}
 					sc = k
 					hyper["k"], hyper["prior_weight"] = k.Config().K, k.Config().PriorWeight
-					hyper["config"] = cfg
+					hyper["config"] = cfg.Effective()
 				case "mf":
 					cfg := tc.mf
 					pairs, points := trainRecords(ds, isVal)
@@ -207,7 +215,7 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 					}
 					sc = m
 					hyper["dim"], hyper["epochs"], hyper["best_epoch"] = m.Dim, rep.Epochs, rep.BestEpoch
-					hyper["config"] = cfg
+					hyper["config"] = cfg.Effective()
 				case "irt":
 					cfg := tc.irt
 					prompts, scores := train.PointScores(ds, notMask(isVal))
@@ -230,7 +238,10 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 					}
 					sc = &models.IRT{P: p}
 					hyper["dims"], hyper["iterations"], hyper["optimizer"] = p.K, rep.Iterations, string(rep.Optimizer)
-					hyper["l2"], hyper["l2_theta"], hyper["config"] = rep.L2, rep.L2Theta, cfg
+					// With model selection, the configuration of the returned fit.
+					eff := cfg.Effective()
+					eff.Dims, eff.L2, eff.L2Theta = p.K, rep.L2, rep.L2Theta
+					hyper["l2"], hyper["l2_theta"], hyper["config"] = rep.L2, rep.L2Theta, eff
 				case "bert":
 					cfg := tc.bert
 					if cfg.Head == train.Head3Way {
@@ -264,9 +275,10 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 						fcfg := train.FinetuneConfig{Head: cfg, Epochs: *ftEpochs, LearningRate: *ftLR}
 						m, rep, emb, encID, encFiles, err = finetuneBERT(ctx, e, enc, encDir, ds, pairs, points, fcfg, ef, hooks)
 						if err == nil {
-							d := train.DefaultFinetuneConfig()
-							hyper["finetune"] = map[string]any{"epochs": cmp.Or(*ftEpochs, d.Epochs), "learning_rate": cmp.Or(*ftLR, d.LearningRate),
-								"batch_size": d.BatchSize, "best_epoch": rep.BestEpoch}
+							hyper["finetune"] = struct {
+								train.FinetuneConfig
+								BestEpoch int `json:"best_epoch"`
+							}{fcfg.Effective(), rep.BestEpoch}
 						}
 					} else {
 						m, rep, err = train.TrainBERT(ctx, emb, ds.Models, pairs, points, cfg, hooks)
@@ -280,7 +292,7 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 					if len(m.Layers) > 1 {
 						hyper["hidden"] = m.Layers[0].Out
 					}
-					hyper["epochs"], hyper["best_epoch"], hyper["config"] = rep.Epochs, rep.BestEpoch, cfg
+					hyper["epochs"], hyper["best_epoch"], hyper["config"] = rep.Epochs, rep.BestEpoch, cfg.Effective()
 					// The head's own validation metrics (for 3way: the class
 					// cross-entropy and accuracy, which the per-model scores
 					// below do not measure).
@@ -322,10 +334,16 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 						return err
 					}
 				} else if spec, err := encoder.ParseSpec(ef.spec); err == nil && spec.Kind == "onnx" {
-					// A frozen ONNX encoder stays in its model directory: the
-					// artifact names it, and loading checks its identity.
-					if m.EncoderPath, err = filepath.Abs(spec.Path); err != nil {
-						return err
+					if *encRef {
+						// --encoder-ref: a frozen ONNX encoder stays in its model
+						// directory; the artifact names it, and loading checks its identity.
+						if m.EncoderPath, err = filepath.Abs(spec.Path); err != nil {
+							return err
+						}
+					} else if err := artifact.AddEncoderDir(ctx, &m, blobs, spec.Path, ef.onnx); err != nil {
+						// The artifact holds a copy of the model directory, as for a
+						// fine-tuned encoder, so that it loads anywhere.
+						return fmt.Errorf("storing the encoder %s in the artifact (--encoder-ref references it instead): %w", spec.Path, err)
 					}
 				}
 				wrote := *out

@@ -65,8 +65,8 @@ func TestTrainConfigFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, _ := m.Hyperparameters["config"].(map[string]any)
-	if m.Router != "mf" || m.Seed != 7 || c["Dim"] != float64(8) || c["Epochs"] != float64(3) {
-		t.Errorf("router %s, seed %d, config %v: want mf, 7, Dim 8, Epochs 3", m.Router, m.Seed, c)
+	if m.Router != "mf" || m.Seed != 7 || c["dim"] != float64(8) || c["epochs"] != float64(3) {
+		t.Errorf("router %s, seed %d, config %v: want mf, 7, dim 8, epochs 3", m.Router, m.Seed, c)
 	}
 	// Unknown fields are refused, naming the file.
 	if err := os.WriteFile(cfg, []byte("mf: {dimension: 8}\n"), 0o644); err != nil {
@@ -153,7 +153,8 @@ func TestTrainBERTArtifact(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, _ := m.Hyperparameters["config"].(map[string]any)
-	if m.Router != "bert" || m.Hyperparameters["head"] != "multilabel" || c["Hidden"] != float64(16) || c["Epochs"] != float64(6) || m.Validation["auc"] < 0.6 {
+	if m.Router != "bert" || m.Hyperparameters["head"] != "multilabel" || c["hidden"] != float64(16) || c["epochs"] != float64(6) ||
+		c["learning_rate"] != 0.003 || c["batch_size"] != float64(256) || c["head"] != "multilabel" || m.Validation["auc"] < 0.6 {
 		t.Errorf("manifest: router %s, hyperparameters %v, validation %v", m.Router, m.Hyperparameters, m.Validation)
 	}
 	ev := mustRun(t, "eval", "--json", "--data", filepath.Join(world, "outcomes.parquet"), "--artifact", out, "--bootstrap", "0")
@@ -237,10 +238,11 @@ func TestTrainBERTFinetune(t *testing.T) {
 	if lib == "" {
 		t.Skip("ROUTEKIT_ORT_LIB is not set (make test sets it): skipping the ONNX fine-tuning test")
 	}
-	// A frozen ONNX encoder is named by its absolute directory, so the
-	// artifact loads from any working folder.
+	// With --encoder-ref a frozen ONNX encoder is named by its absolute
+	// directory, so the artifact loads from any working folder (the
+	// default, a copy in the artifact: train_onnx_ref_test.go).
 	knn := filepath.Join(dir, "knn")
-	mustRun(t, "train", "--router", "knn", "--data", in, "--encoder", "onnx:"+model, "--ort-lib", lib, "--out", knn)
+	mustRun(t, "train", "--router", "knn", "--data", in, "--encoder", "onnx:"+model, "--encoder-ref", "--ort-lib", lib, "--out", knn)
 	if m, _, err := artifact.Read(knn); err != nil || !filepath.IsAbs(m.EncoderPath) || len(m.EncoderFiles) != 0 {
 		t.Fatalf("knn manifest: %v, encoder path %q, files %v", err, m.EncoderPath, m.EncoderFiles)
 	}
@@ -255,6 +257,14 @@ func TestTrainBERTFinetune(t *testing.T) {
 	}
 	if m.EncoderFiles[encoder.ONNXModelFile] == "" || m.EncoderPath != "" || m.Hyperparameters["finetune"] == nil {
 		t.Fatalf("manifest: encoder files %v, path %q, hyperparameters %v", m.EncoderFiles, m.EncoderPath, m.Hyperparameters)
+	}
+	// The effective fine-tuning configuration: the flags, the defaults and
+	// the head's configuration.
+	ft, _ := m.Hyperparameters["finetune"].(map[string]any)
+	head, _ := ft["head"].(map[string]any)
+	if ft["epochs"] != float64(2) || ft["learning_rate"] != 1e-3 || ft["batch_size"] != float64(16) || ft["best_epoch"] == nil ||
+		head["epochs"] != float64(5) || head["hidden"] != float64(128) {
+		t.Errorf("hyperparameters.finetune %v", ft)
 	}
 	// The artifact holds its fine-tuned encoder: it routes without the model directory.
 	l, err := artifact.Load(context.Background(), out, encoder.ONNXConfig{LibraryPath: lib, Sessions: 1})

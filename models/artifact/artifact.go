@@ -15,6 +15,16 @@
 // one than this binary knows is refused, not guessed), every blob's size
 // and SHA-256, and refuses a blob the manifest does not list.
 //
+// An artifact is self-contained: its ONNX encoder, frozen or fine-tuned,
+// is stored in it too (manifest encoder_files, see AddEncoderDir and
+// AddEncoderFiles), so a registry can be copied to another machine. The
+// one exception is opt-in: train --encoder-ref records only the absolute
+// path of a frozen encoder's model directory (encoder_path), saving a
+// copy per version (about 90 MB for a MiniLM-sized encoder) for very
+// large encoders shared by many versions, at the price that the artifact
+// loads only where that directory exists with the same files (else
+// ErrEncoderMissing or ErrEncoderMismatch).
+//
 // Artifacts are immutable once written; a Manifest and blobs read from
 // one are safe for concurrent reads.
 //
@@ -88,14 +98,17 @@ type Manifest struct {
 	Models        []Model          `json:"models"`
 	Encoder       encoder.Identity `json:"encoder"`
 	// EncoderBlob names the blob holding a fitted built-in encoder;
-	// empty for an ONNX encoder, which is loaded from its own directory.
+	// empty for an ONNX encoder (EncoderFiles or EncoderPath).
 	EncoderBlob string `json:"encoder_blob,omitempty"`
-	// EncoderPath is an ONNX encoder's model directory.
+	// EncoderPath is the absolute path of an ONNX encoder's model
+	// directory that the artifact references instead of holding it
+	// (train --encoder-ref): the artifact is then not self-contained.
 	EncoderPath string `json:"encoder_path,omitempty"`
-	// EncoderFiles holds an ONNX encoder inside the artifact (e.g. one
-	// fine-tuned with the router): it maps each file of the model
-	// directory (model.onnx, tokenizer.json, optionally config.json and
-	// routekit.json) to the blob holding it; see AddEncoderFiles.
+	// EncoderFiles holds an ONNX encoder inside the artifact (frozen, the
+	// default, or fine-tuned with the router): it maps each file of the
+	// model directory (model.onnx, tokenizer.json, optionally config.json
+	// and routekit.json) to the blob holding it; see AddEncoderDir and
+	// AddEncoderFiles.
 	EncoderFiles    map[string]string  `json:"encoder_files,omitempty"`
 	ScorerBlob      string             `json:"scorer_blob"`
 	Data            DataFingerprint    `json:"data"`

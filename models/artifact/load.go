@@ -5,6 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
 
 	"github.com/routekit/routekit/models"
 	"github.com/routekit/routekit/models/encoder"
@@ -13,6 +18,12 @@ import (
 // ErrEncoderMismatch means the encoder available differs from the one an
 // artifact was trained with.
 var ErrEncoderMismatch = errors.New("encoder differs from the artifact's")
+
+// ErrEncoderMissing means an artifact references its ONNX encoder's model
+// directory (manifest field encoder_path, written by train --encoder-ref)
+// instead of holding it, and that directory or one of its required files
+// is gone.
+var ErrEncoderMissing = errors.New("the artifact's ONNX encoder directory is missing")
 
 // Scorer decodes an artifact's scorer by its router kind.
 func Scorer(m *Manifest, blobs map[string][]byte) (models.Scorer, error) {
@@ -53,10 +64,17 @@ func Scorer(m *Manifest, blobs map[string][]byte) (models.Scorer, error) {
 }
 
 // Encoder returns an artifact's encoder: the fitted built-in encoder it
-// holds, the ONNX encoder it holds (EncoderFiles), or its ONNX model
-// directory (EncoderPath), opened with cfg. The encoder's
-// identity must equal the manifest's.
+// holds, the ONNX encoder it holds (EncoderFiles), or the ONNX model
+// directory it references (EncoderPath), opened with cfg. The encoder's
+// identity must equal the manifest's (else ErrEncoderMismatch); a
+// referenced directory that is gone gives ErrEncoderMissing. An ONNX
+// encoder's token budget is the manifest's (identity parameter
+// max_length, which train --max-length may have set) unless
+// cfg.MaxLength overrides it.
 func Encoder(ctx context.Context, m *Manifest, blobs map[string][]byte, cfg encoder.ONNXConfig) (encoder.Encoder, error) {
+	if n, err := strconv.Atoi(m.Encoder.Params["max_length"]); err == nil && n > 0 && m.Encoder.Kind == "onnx" && cfg.MaxLength == 0 {
+		cfg.MaxLength = n
+	}
 	var enc encoder.Encoder
 	switch {
 	case m.EncoderBlob != "":
@@ -72,7 +90,7 @@ func Encoder(ctx context.Context, m *Manifest, blobs map[string][]byte, cfg enco
 		}
 		enc = o
 	case m.Encoder.Kind == "onnx" && m.EncoderPath != "":
-		o, err := encoder.NewONNX(ctx, m.EncoderPath, cfg)
+		o, err := openEncoderPath(ctx, m.EncoderPath, cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -81,9 +99,40 @@ func Encoder(ctx context.Context, m *Manifest, blobs map[string][]byte, cfg enco
 		return nil, fmt.Errorf("the manifest names no encoder (kind %q): %w", m.Encoder.Kind, ErrCorrupt)
 	}
 	if !enc.Identity().Equal(m.Encoder) {
+		closeEncoder(enc)
+		if m.EncoderBlob == "" && len(m.EncoderFiles) == 0 {
+			return nil, fmt.Errorf("manifest field encoder_path: %s: %w: the directory now holds %s, the artifact was trained with %s; "+
+				"restore the files it was trained with, or re-train without --encoder-ref to store the encoder in the artifact",
+				m.EncoderPath, ErrEncoderMismatch, enc.Identity(), m.Encoder)
+		}
 		return nil, fmt.Errorf("%w: have %s, the artifact was trained with %s", ErrEncoderMismatch, enc.Identity(), m.Encoder)
 	}
 	return enc, nil
+}
+
+// closeEncoder releases an encoder that holds resources (an ONNX one).
+func closeEncoder(enc encoder.Encoder) {
+	if c, ok := enc.(io.Closer); ok {
+		c.Close()
+	}
+}
+
+// openEncoderPath opens the ONNX model directory an artifact references
+// (manifest field encoder_path). A directory that is gone, or lacks a
+// required file, is ErrEncoderMissing with what to do about it.
+func openEncoderPath(ctx context.Context, dir string, cfg encoder.ONNXConfig) (*encoder.ONNX, error) {
+	for _, p := range []string{dir, filepath.Join(dir, encoder.ONNXModelFile), filepath.Join(dir, encoder.ONNXTokenizerFile)} {
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("manifest field encoder_path: %s: %w (%s does not exist): the artifact references its ONNX encoder "+
+				"instead of holding it (train --encoder-ref); restore the model directory at that path, or re-train without "+
+				"--encoder-ref to store the encoder in the artifact", dir, ErrEncoderMissing, p)
+		}
+	}
+	o, err := encoder.NewONNX(ctx, dir, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("manifest field encoder_path: %s: %w", dir, err)
+	}
+	return o, nil
 }
 
 // encoderFilePrefix starts the names of the blobs of an ONNX encoder
@@ -104,6 +153,34 @@ func AddEncoderFiles(m *Manifest, blobs map[string][]byte, files map[string][]by
 	}
 	m.EncoderPath = ""
 	return checkEncoderFiles(m.EncoderFiles, blobs)
+}
+
+// AddEncoderDir stores a frozen ONNX encoder's model directory in an
+// artifact, exactly as AddEncoderFiles stores a fine-tuned one, so that
+// the artifact no longer depends on dir. It reads the files
+// encoder.NewONNXFromFiles needs (encoder.ReadONNXDir: model.onnx,
+// tokenizer.json, and config.json and routekit.json when present), opens
+// the encoder from them with cfg as Load will, and checks that its
+// identity is m.Encoder, the identity of the encoder the router was
+// trained with: files that changed since are refused with
+// ErrEncoderMismatch, and a model the files alone cannot run (e.g. one
+// whose weights are in external data files) with the encoder's error.
+func AddEncoderDir(ctx context.Context, m *Manifest, blobs map[string][]byte, dir string, cfg encoder.ONNXConfig) error {
+	files, err := encoder.ReadONNXDir(dir)
+	if err != nil {
+		return err
+	}
+	cfg.Sessions = 1 // opened for its identity only
+	o, err := encoder.NewONNXFromFiles(ctx, files, cfg)
+	if err != nil {
+		return fmt.Errorf("opening the encoder from the files of %s: %w", dir, err)
+	}
+	id := o.Identity()
+	o.Close()
+	if !id.Equal(m.Encoder) {
+		return fmt.Errorf("%w: the files of %s give %s, the router was trained with %s", ErrEncoderMismatch, dir, id, m.Encoder)
+	}
+	return AddEncoderFiles(m, blobs, files)
 }
 
 // checkEncoderFiles checks that an ONNX encoder stored in an artifact
@@ -176,6 +253,7 @@ func Load(ctx context.Context, dir string, cfg encoder.ONNXConfig) (*Loaded, err
 	}
 	r, err := models.NewRouter(s, costs, m.Policy)
 	if err != nil {
+		closeEncoder(enc)
 		return nil, fmt.Errorf("artifact %s: %w", dir, err)
 	}
 	return &Loaded{Dir: dir, Manifest: m, Router: r, Encoder: enc}, nil
