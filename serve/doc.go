@@ -20,7 +20,10 @@
 // A new version is loaded and routed once off the request path, then
 // swapped in; a version that fails is refused (logged, counted, shown as
 // last_error in GET /v1/routers) and the old one keeps serving. A router
-// that leaves the registry keeps serving its last version.
+// that leaves the registry keeps serving its last version. A replaced
+// version's encoder (an ONNX encoder's sessions) is closed when the last
+// request using it ends, so a long-running server that follows monthly
+// promotions holds one encoder per router.
 //
 // # Metrics
 //

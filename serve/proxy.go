@@ -284,9 +284,16 @@ func (s *Server) Open(lookupEnv func(string) (string, bool)) error {
 	return nil
 }
 
-// Close flushes and closes the decision log and drops idle upstream
-// connections. Call it after the HTTP server's Shutdown.
+// Close stops serving the routers (each one's encoder closes when its
+// last request ends; /readyz fails from then on), flushes and closes the
+// decision log and drops idle upstream connections. Call it after the
+// HTTP server's Shutdown.
 func (s *Server) Close() error {
+	if rs := s.cur.Swap(nil); rs != nil {
+		for _, rt := range rs.byName {
+			rt.release() // the server's reference: encoders close as their requests end
+		}
+	}
 	if p := s.ext.proxy.Load(); p != nil {
 		p.transport.CloseIdleConnections()
 	}
@@ -569,9 +576,15 @@ func (s *Server) handleChatCompletions(w http.ResponseWriter, r *http.Request) {
 		s.proxyFail(w, err)
 		return
 	}
+	// The route is held for the decision only, not for the stream.
+	if rt, err = s.hold(rt); err != nil {
+		s.proxyFail(w, err)
+		return
+	}
 	rctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 	resp, err := s.decide(rctx, rt, prompt, req, start)
 	cancel()
+	rt.release()
 	if err != nil {
 		s.proxyFail(w, err)
 		return

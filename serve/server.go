@@ -92,11 +92,37 @@ func (c Config) withDefaults() Config {
 }
 
 // Route is one served router: a name, the version of its artifact and the
-// loaded artifact itself. A Route is immutable.
+// loaded artifact itself. Its fields are immutable. Once Set, a Route is
+// reference-counted: the server holds it while it serves it and every
+// request holds it while it uses its encoder, and when Set replaces it
+// the last of them closes its encoder (an ONNX encoder's sessions). A
+// replaced Route must not be Set again.
 type Route struct {
 	Name    string
 	Version string
 	Loaded  *artifact.Loaded
+
+	refs atomic.Int64 // 0: not served yet, or replaced and released
+}
+
+// acquire takes a reference unless the route was replaced and released.
+func (rt *Route) acquire() bool {
+	for {
+		n := rt.refs.Load()
+		if n <= 0 {
+			return false
+		}
+		if rt.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// release drops a reference; the last one closes the encoder.
+func (rt *Route) release() {
+	if rt.refs.Add(-1) == 0 && rt.Loaded != nil {
+		closeEncoder(rt.Loaded)
+	}
 }
 
 // routes is the immutable set of served routers, swapped whole.
@@ -160,6 +186,10 @@ func (s *Server) Set(r *Route, def bool) {
 		}
 		next.def = old.def
 	}
+	prev := next.byName[r.Name]
+	if prev != r {
+		r.refs.Store(1) // the server's reference, taken before requests can see r
+	}
 	next.byName[r.Name] = r
 	kind, cands := "", []string(nil)
 	if r.Loaded != nil {
@@ -175,6 +205,9 @@ func (s *Server) Set(r *Route, def bool) {
 		next.def = r.Name
 	}
 	s.cur.Store(next)
+	if prev != nil && prev != r {
+		prev.release() // closed now, or when its last request ends
+	}
 	s.metrics.served(r.Name, r.Version, kind, time.Now())
 	s.clearFailure(r.Name)
 	s.log.Info("serving router", "router", r.Name, "version", r.Version, "default", next.def == r.Name)
@@ -291,6 +324,34 @@ func (s *Server) route(name string) (*Route, error) {
 	return rt, nil
 }
 
+// use resolves a router by name (see route) and holds it for a request
+// that will use its encoder; the caller releases it.
+func (s *Server) use(name string) (*Route, error) {
+	rt, err := s.route(name)
+	if err != nil {
+		return nil, err
+	}
+	return s.hold(rt)
+}
+
+// hold takes a reference on rt, or, when rt was replaced and released
+// since the request found it, on the route now served under its name.
+// The caller releases it.
+func (s *Server) hold(rt *Route) (*Route, error) {
+	for !rt.acquire() {
+		rs := s.cur.Load()
+		if rs == nil {
+			return nil, errNotReady
+		}
+		next := rs.byName[rt.Name]
+		if next == nil || next == rt {
+			return nil, errNotReady // the server is closed
+		}
+		rt = next
+	}
+	return rt, nil
+}
+
 func names(rs *routes) []string {
 	out := make([]string, 0, len(rs.byName))
 	for n := range rs.byName {
@@ -367,11 +428,12 @@ func (s *Server) handleRoute(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	rt, err := s.route(in.Router)
+	rt, err := s.use(in.Router)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
+	defer rt.release()
 	prompt, err := promptOf(in.Prompt, in.Messages)
 	if err != nil {
 		s.fail(w, err)
@@ -421,11 +483,12 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, fmt.Errorf("%w: prompts: %d given, want 1 to %d", errBadRequest, len(in.Prompts), s.cfg.MaxBatch))
 		return
 	}
-	rt, err := s.route(in.Router)
+	rt, err := s.use(in.Router)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
+	defer rt.release()
 	req, err := request(rt, in.Models, in.Policy)
 	if err != nil {
 		s.fail(w, err)
@@ -462,8 +525,9 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 // stops accepting, lets in-flight requests finish for up to grace, and
 // then closes the connections left (long proxy streams). The http.Server
 // has no read or write timeout, so streams are not cut; the handler sets
-// per-request deadlines instead (see instrument). It returns nil after a
-// shutdown, else the serving error.
+// per-request deadlines instead (see instrument). When ln fails first,
+// Serve shuts down the same way, so that no connection outlives it. It
+// returns nil after a shutdown, else the serving error.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
 	srv := &http.Server{
 		Handler:           s.Handler(),
@@ -474,9 +538,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	var serveErr error
 	select {
 	case err := <-errc:
-		return fmt.Errorf("serving on %s: %w", ln.Addr(), err)
+		// The connections already accepted are still being served:
+		// shut them down as after ctx, then report the error.
+		serveErr = fmt.Errorf("serving on %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
@@ -485,6 +552,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	if err != nil {
 		s.log.Warn("requests still running after the shutdown grace; closing them", "grace", grace, "err", err)
 		err = srv.Close()
+	}
+	if serveErr != nil {
+		return serveErr
 	}
 	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr

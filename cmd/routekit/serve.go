@@ -162,12 +162,14 @@ SIGINT or SIGTERM stops accepting, lets requests finish (10s) and exits.`,
 				e.log.Info("listening", "addr", ln.Addr().String())
 
 				var wg sync.WaitGroup
+				wctx, stopWatch := context.WithCancel(ctx)
 				if rl != nil {
 					wg.Add(1)
-					go func() { defer wg.Done(); rl.Watch(ctx) }()
+					go func() { defer wg.Done(); rl.Watch(wctx) }()
 				}
 				err = s.Serve(ctx, ln, shutdownGrace)
-				wg.Wait() // the watch stops with ctx
+				stopWatch() // Serve also returns when the listener fails, before ctx ends
+				wg.Wait()
 				e.log.Info("stopped")
 				return err
 			}
