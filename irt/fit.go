@@ -119,10 +119,7 @@ func DefaultConfig() Config {
 // values it chose are in FitReport, not here. Workers, which does not
 // change the results, is not part of the JSON form. routekit train records
 // it in the manifest, with the chosen Dims, L2 and L2Theta.
-func (c Config) Effective() Config { return c.withDefaults() }
-
-// withDefaults returns c with its zero fields replaced by their defaults.
-func (c Config) withDefaults() Config {
+func (c Config) Effective() Config {
 	d := DefaultConfig()
 	conf.Default(&c.Dims, d.Dims)
 	conf.Default(&c.L2, d.L2)
@@ -141,7 +138,7 @@ func (c Config) withDefaults() Config {
 // Validate reports every invalid field of c, after zero fields take their
 // defaults.
 func (c Config) Validate() error {
-	c = c.withDefaults()
+	c = c.Effective()
 	var errs []error
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("irt: "+format, args...))
@@ -240,7 +237,7 @@ func Fit(ctx context.Context, emb [][]float32, models []string, resp []Response,
 	}
 	autoL2 := cfg.L2 == 0 && cfg.L2Theta == 0 && !cfg.NoValidation
 	autoK := cfg.Dims == 0 && !cfg.NoValidation
-	cfg = cfg.withDefaults()
+	cfg = cfg.Effective()
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}

@@ -423,7 +423,7 @@ func TestGradient(t *testing.T) {
 	for i := range emb {
 		emb[i] = tw.emb[i][:16]
 	}
-	cfg := Config{Dims: 3, NoValidation: true, L2: 0.01, L2Theta: 0.02}.withDefaults()
+	cfg := Config{Dims: 3, NoValidation: true, L2: 0.01, L2Theta: 0.02}.Effective()
 	ds, err := buildDataset(emb, tw.models, resp, cfg)
 	if err != nil {
 		t.Fatal(err)

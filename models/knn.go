@@ -30,10 +30,7 @@ func DefaultKNNConfig() KNNConfig { return KNNConfig{K: 40, PriorWeight: 1} }
 // Effective returns the configuration NewKNN uses for c: c with its zero
 // fields replaced by their defaults (see DefaultKNNConfig). routekit train
 // records it in the manifest.
-func (c KNNConfig) Effective() KNNConfig { return c.withDefaults() }
-
-// withDefaults returns c with its zero fields replaced by their defaults.
-func (c KNNConfig) withDefaults() KNNConfig {
+func (c KNNConfig) Effective() KNNConfig {
 	d := DefaultKNNConfig()
 	conf.Default(&c.K, d.K)
 	conf.Default(&c.PriorWeight, d.PriorWeight)
@@ -42,7 +39,7 @@ func (c KNNConfig) withDefaults() KNNConfig {
 
 // Validate checks the configuration.
 func (c KNNConfig) Validate() error {
-	c = c.withDefaults()
+	c = c.Effective()
 	if c.K < 1 {
 		return fmt.Errorf("knn: K %d < 1", c.K)
 	}
@@ -82,7 +79,7 @@ func NewKNN(models []string, emb [][]float32, scores [][]float64, cfg KNNConfig)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg = cfg.withDefaults()
+	cfg = cfg.Effective()
 	if len(models) == 0 || len(emb) == 0 {
 		return nil, errors.New("knn: no models or no training prompts")
 	}

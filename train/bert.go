@@ -117,10 +117,7 @@ func DefaultBERTConfig() BERTConfig {
 // values, which turn a feature off, are kept, and so are a zero Dropout
 // (none) and Strong (which has no default). routekit train records it in
 // the manifest.
-func (c BERTConfig) Effective() BERTConfig { return c.withDefaults() }
-
-// withDefaults returns c with its zero fields replaced by their defaults.
-func (c BERTConfig) withDefaults() BERTConfig {
+func (c BERTConfig) Effective() BERTConfig {
 	d := DefaultBERTConfig()
 	conf.Default(&c.Head, d.Head)
 	conf.Default(&c.Hidden, d.Hidden)
@@ -139,7 +136,7 @@ func (c BERTConfig) withDefaults() BERTConfig {
 // Validate reports every invalid field of c, after zero fields take their
 // defaults (so BERTConfig{} is valid).
 func (c BERTConfig) Validate() error {
-	c = c.withDefaults()
+	c = c.Effective()
 	var errs []error
 	bad := func(field string, v any, want string) {
 		errs = append(errs, fmt.Errorf("train: bert: %s: %v, want %s", field, v, want))
@@ -217,7 +214,7 @@ func TrainBERT(ctx context.Context, emb [][]float32, modelNames []string, pairs 
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err
 	}
-	cfg = cfg.withDefaults()
+	cfg = cfg.Effective()
 	bd, err := bertExamples(emb, modelNames, pairs, points, cfg)
 	if err != nil {
 		return nil, nil, err

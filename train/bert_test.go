@@ -97,7 +97,7 @@ func TestTrainBERTOutcomes(t *testing.T) {
 // TrainBERT's validation split and compares it with the report's.
 func checkBERTBest(t *testing.T, m *models.MLP, rep *Report, emb [][]float32, pairs []Pair, points []Point, cfg BERTConfig) {
 	t.Helper()
-	cfg = cfg.withDefaults()
+	cfg = cfg.Effective()
 	bd, err := bertExamples(emb, m.ModelNames, pairs, points, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -326,7 +326,7 @@ func TestBERTConfigValidate(t *testing.T) {
 	if err := (BERTConfig{}).Validate(); err != nil {
 		t.Fatalf("zero config: %v", err)
 	}
-	if got := (BERTConfig{}).withDefaults(); got != DefaultBERTConfig() {
+	if got := (BERTConfig{}).Effective(); got != DefaultBERTConfig() {
 		t.Fatalf("zero config means %+v, want the default %+v", got, DefaultBERTConfig())
 	}
 	ok := []BERTConfig{{Layers: -1, WeightDecay: -1, Patience: -1, ValFraction: -1}, {Head: Head3Way, Strong: "x", Dropout: 0.5}}

@@ -54,12 +54,9 @@ func DefaultFinetuneConfig() FinetuneConfig {
 // zero fields, and those of its Head (see BERTConfig.Effective), replaced
 // by their defaults (see DefaultFinetuneConfig). routekit train records it
 // in the manifest.
-func (c FinetuneConfig) Effective() FinetuneConfig { return c.withDefaults() }
-
-// withDefaults returns c with its zero fields replaced by their defaults.
-func (c FinetuneConfig) withDefaults() FinetuneConfig {
+func (c FinetuneConfig) Effective() FinetuneConfig {
 	d := DefaultFinetuneConfig()
-	c.Head = c.Head.withDefaults()
+	c.Head = c.Head.Effective()
 	conf.Default(&c.Epochs, d.Epochs)
 	conf.Default(&c.LearningRate, d.LearningRate)
 	conf.Default(&c.BatchSize, d.BatchSize)
@@ -70,7 +67,7 @@ func (c FinetuneConfig) withDefaults() FinetuneConfig {
 // defaults.
 func (c FinetuneConfig) Validate() error {
 	errs := []error{c.Head.Validate()}
-	c = c.withDefaults()
+	c = c.Effective()
 	if c.Epochs < 1 || c.Epochs > 10_000 {
 		errs = append(errs, fmt.Errorf("train: finetune: Epochs: %d, want 1 to 10000", c.Epochs))
 	}
@@ -129,7 +126,7 @@ func FinetuneBERT(ctx context.Context, enc *encoder.ONNX, encDir string, texts [
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg = cfg.withDefaults()
+	cfg = cfg.Effective()
 	if enc == nil {
 		return nil, errors.New("train: finetune: no encoder")
 	}

@@ -282,7 +282,7 @@ func BenchmarkFinetuneStep(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	hc := BERTConfig{}.withDefaults()
+	hc := BERTConfig{}.Effective()
 	bd, err := bertExamples(emb, names, nil, points, hc)
 	if err != nil {
 		b.Fatal(err)

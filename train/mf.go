@@ -90,10 +90,7 @@ func DefaultMFConfig() MFConfig {
 // fields replaced by their defaults (see DefaultMFConfig). Negative values,
 // which turn a feature off, are kept. routekit train records it in the
 // manifest.
-func (c MFConfig) Effective() MFConfig { return c.withDefaults() }
-
-// withDefaults returns c with its zero fields replaced by their defaults.
-func (c MFConfig) withDefaults() MFConfig {
+func (c MFConfig) Effective() MFConfig {
 	d := DefaultMFConfig()
 	conf.Default(&c.Dim, d.Dim)
 	conf.Default(&c.Alpha, d.Alpha)
@@ -111,7 +108,7 @@ func (c MFConfig) withDefaults() MFConfig {
 // Validate reports every invalid field of c, after zero fields take their
 // defaults (so MFConfig{} is valid).
 func (c MFConfig) Validate() error {
-	c = c.withDefaults()
+	c = c.Effective()
 	var errs []error
 	bad := func(field string, v any, want string) {
 		errs = append(errs, fmt.Errorf("train: mf: %s: %v, want %s", field, v, want))
@@ -195,7 +192,7 @@ func TrainMF(ctx context.Context, emb [][]float32, modelNames []string, pairs []
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err
 	}
-	cfg = cfg.withDefaults()
+	cfg = cfg.Effective()
 	samples, d, err := mfSamples(emb, modelNames, pairs, points, cfg)
 	if err != nil {
 		return nil, nil, err

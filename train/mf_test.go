@@ -172,7 +172,7 @@ func mfLogits(m *models.MF, emb []float32) []float64 {
 // on TrainMF's validation split and compares it with the report's.
 func checkBestRestored(t *testing.T, m *models.MF, rep *Report, emb [][]float32, pairs []Pair, points []Point, cfg MFConfig) {
 	t.Helper()
-	cfg = cfg.withDefaults()
+	cfg = cfg.Effective()
 	var sum float64
 	n := 0
 	for _, p := range pairs {
@@ -361,7 +361,7 @@ func TestMFConfigValidate(t *testing.T) {
 	if err := DefaultMFConfig().Validate(); err != nil {
 		t.Fatalf("default config: %v", err)
 	}
-	if got := (MFConfig{}).withDefaults(); got != DefaultMFConfig() {
+	if got := (MFConfig{}).Effective(); got != DefaultMFConfig() {
 		t.Fatalf("zero config means %+v, want the default %+v", got, DefaultMFConfig())
 	}
 	ok := []MFConfig{{Alpha: -1, WeightDecay: -1, Patience: -1, ValFraction: -1}, {Ties: TiesHalf, Dim: 1, ValFraction: 0.5}}
@@ -455,7 +455,7 @@ func TestMFGradient(t *testing.T) {
 		}
 	}
 	batch := []mfSample{{0, 0, 1, 1}, {1, 2, 3, 0}, {2, 1, 3, 0.5}, {3, 3, 0, 0.8}, {4, 2, -1, 1}, {5, 0, -1, 0}, {6, 3, -1, 0.4}}
-	cfg := MFConfig{Dim: dim, Alpha: -1}.withDefaults()
+	cfg := MFConfig{Dim: dim, Alpha: -1}.Effective()
 	tr := newMFTrainer(emb, nm, d, cfg, rand.New(rand.NewPCG(2, 2)))
 	for i := range tr.b {
 		tr.b[i] = float32(r.NormFloat64())
