@@ -121,18 +121,33 @@ func closeEncoder(enc encoder.Encoder) {
 // (manifest field encoder_path). A directory that is gone, or lacks a
 // required file, is ErrEncoderMissing with what to do about it.
 func openEncoderPath(ctx context.Context, dir string, cfg encoder.ONNXConfig) (*encoder.ONNX, error) {
-	for _, p := range []string{dir, filepath.Join(dir, encoder.ONNXModelFile), filepath.Join(dir, encoder.ONNXTokenizerFile)} {
-		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("manifest field encoder_path: %s: %w (%s does not exist): the artifact references its ONNX encoder "+
-				"instead of holding it (train --encoder-ref); restore the model directory at that path, or re-train without "+
-				"--encoder-ref to store the encoder in the artifact", dir, ErrEncoderMissing, p)
-		}
+	if err := checkEncoderPath(dir); err != nil {
+		return nil, err
 	}
 	o, err := encoder.NewONNX(ctx, dir, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("manifest field encoder_path: %s: %w", dir, err)
 	}
 	return o, nil
+}
+
+// checkEncoderPath checks that the ONNX model directory an artifact
+// references (manifest field encoder_path; "" when it references none)
+// still has the files an encoder needs: ErrEncoderMissing, with what to
+// do about it, when it does not. Whether the files are the ones the
+// artifact was trained with only opening the encoder tells (Encoder).
+func checkEncoderPath(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	for _, p := range []string{dir, filepath.Join(dir, encoder.ONNXModelFile), filepath.Join(dir, encoder.ONNXTokenizerFile)} {
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("manifest field encoder_path: %s: %w (%s does not exist): the artifact references its ONNX encoder "+
+				"instead of holding it (train --encoder-ref); restore the model directory at that path, or re-train without "+
+				"--encoder-ref to store the encoder in the artifact", dir, ErrEncoderMissing, p)
+		}
+	}
+	return nil
 }
 
 // encoderFilePrefix starts the names of the blobs of an ONNX encoder

@@ -477,10 +477,23 @@ func promoteIfNone(dir, id string) (bool, error) {
 	return true, syncDir(dir)
 }
 
+// servable is what Promote and Rollback check before a version becomes
+// CURRENT: it reads in full, and the ONNX model directory it references,
+// if any, is there (see checkEncoderPath).
+func servable(vdir string) error {
+	m, _, err := Read(vdir)
+	if err != nil {
+		return err
+	}
+	return checkEncoderPath(m.EncoderPath)
+}
+
 // Promote makes version id of name CURRENT. It first reads the version
-// in full (format version, every blob's size and SHA-256) and refuses it,
-// leaving CURRENT unchanged, if that fails. Promoting the current version
-// changes nothing.
+// in full (format version, every blob's size and SHA-256) and, when the
+// version references its ONNX encoder's directory (train --encoder-ref),
+// checks that the directory still has the encoder's files; it refuses the
+// version, leaving CURRENT unchanged, if either fails. Promoting the
+// current version changes nothing.
 func (r *Registry) Promote(name, id string) error {
 	dir, err := r.nameDir(name)
 	if err != nil {
@@ -492,7 +505,7 @@ func (r *Registry) Promote(name, id string) error {
 	if _, err := os.Stat(filepath.Join(dir, id)); err != nil {
 		return fmt.Errorf("registry %s: router %s: no version %s: %w", r.root, name, id, fs.ErrNotExist)
 	}
-	if _, _, err := Read(filepath.Join(dir, id)); err != nil {
+	if err := servable(filepath.Join(dir, id)); err != nil {
 		return fmt.Errorf("registry %s: refusing to promote %s %s: %w", r.root, name, id, err)
 	}
 	cur, err := readCurrent(dir)
@@ -573,7 +586,8 @@ func (r *Registry) RollbackTarget(name string) (string, error) {
 
 // Rollback makes the previously promoted version that is still present
 // CURRENT again and returns it. It refuses, leaving CURRENT unchanged,
-// when there is no such version or it does not read cleanly.
+// when there is no such version, it does not read cleanly, or the ONNX
+// model directory it references is gone (as Promote).
 func (r *Registry) Rollback(name string) (Version, error) {
 	dir, err := r.nameDir(name)
 	if err != nil {
@@ -591,7 +605,7 @@ func (r *Registry) Rollback(name string) (Version, error) {
 	if to == "" {
 		return Version{}, fmt.Errorf("registry %s: router %s: no version promoted before %s is present to roll back to", r.root, name, cur)
 	}
-	if _, _, err := Read(filepath.Join(dir, to)); err != nil {
+	if err := servable(filepath.Join(dir, to)); err != nil {
 		return Version{}, fmt.Errorf("registry %s: refusing to roll %s back to %s: %w", r.root, name, to, err)
 	}
 	if err := setCurrent(dir, to); err != nil {

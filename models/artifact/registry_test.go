@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/routekit/routekit/models/encoder"
 )
 
 func regBlobs(tag string) map[string][]byte {
@@ -538,4 +540,63 @@ func hasTemp(t *testing.T, dir string) bool {
 		}
 	}
 	return false
+}
+
+// TestRegistryRefusesMissingEncoderDir keeps a version whose referenced
+// ONNX model directory (train --encoder-ref) is gone from becoming
+// CURRENT, by promotion or by rollback, and lets it once the directory is
+// back.
+func TestRegistryRefusesMissingEncoderDir(t *testing.T) {
+	r, err := OpenRegistry(filepath.Join(t.TempDir(), "reg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	encDir := filepath.Join(t.TempDir(), "minilm")
+	m := sample()
+	m.Encoder = encoder.Identity{Kind: "onnx", Params: map[string]string{"dim": "32"}, Digest: "cd"}
+	m.EncoderPath = encDir
+	ref := map[string][]byte{"scorer.bin": []byte("weights ref")}
+	v1 := mustAdd(t, r, "qa") // CURRENT, a self-contained version
+	v2, err := r.Add("qa", m, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = r.Promote("qa", v2.ID)
+	if !errors.Is(err, ErrEncoderMissing) || !strings.Contains(err.Error(), "encoder_path") || !strings.Contains(err.Error(), encDir) {
+		t.Fatalf("promoting a version whose encoder directory is gone: %v, want ErrEncoderMissing naming encoder_path and %s", err, encDir)
+	}
+	if got := currentID(t, r, "qa"); got != v1.ID {
+		t.Fatalf("CURRENT %s after a refused promotion, want %s", got, v1.ID)
+	}
+
+	// With the model directory in place it is promoted; with it gone again,
+	// rolling back to it (from v3) is refused too.
+	if err := os.MkdirAll(encDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{encoder.ONNXModelFile, encoder.ONNXTokenizerFile} {
+		if err := os.WriteFile(filepath.Join(encDir, f), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Promote("qa", v2.ID); err != nil {
+		t.Fatalf("promoting with the encoder directory present: %v", err)
+	}
+	v3, err := r.Add("qa", sample(), regBlobs("v3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Promote("qa", v3.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(encDir, encoder.ONNXTokenizerFile)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Rollback("qa"); !errors.Is(err, ErrEncoderMissing) {
+		t.Fatalf("rolling back to a version whose encoder directory lost a file: %v, want ErrEncoderMissing", err)
+	}
+	if got := currentID(t, r, "qa"); got != v3.ID {
+		t.Errorf("CURRENT %s after a refused rollback, want %s", got, v3.ID)
+	}
 }
