@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -223,19 +222,11 @@ func (r *Reloader) loadVersion(ctx context.Context, name string, v artifact.Vers
 		return fmt.Errorf("version %s: %w", v.ID, err)
 	}
 	if _, err := l.Route(ctx, smokePrompt, models.Request{}); err != nil && !errors.Is(err, models.ErrNoModel) {
-		closeEncoder(l)
+		l.Close() // it will never serve
 		return fmt.Errorf("version %s: routing a check prompt: %w", v.ID, err)
 	}
 	r.srv.Set(&Route{Name: name, Version: v.ID, Loaded: l}, false)
 	return nil
-}
-
-// closeEncoder releases the encoder of an artifact that will never serve
-// (an ONNX encoder holds ONNX Runtime sessions until closed).
-func closeEncoder(l *artifact.Loaded) {
-	if c, ok := l.Encoder.(io.Closer); ok {
-		c.Close()
-	}
 }
 
 // defaultRouter is the configured default, else the only served router,

@@ -121,7 +121,7 @@ func (rt *Route) acquire() bool {
 // release drops a reference; the last one closes the encoder.
 func (rt *Route) release() {
 	if rt.refs.Add(-1) == 0 && rt.Loaded != nil {
-		closeEncoder(rt.Loaded)
+		rt.Loaded.Close()
 	}
 }
 

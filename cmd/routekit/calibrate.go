@@ -84,7 +84,7 @@ bisection on a log scale (cost and quality both fall as lambda grows).`,
 				if err != nil {
 					return err
 				}
-				defer closeEncoder(l.Encoder)
+				defer l.Close()
 				texts, err := readPromptTexts(ctx, e, opt, inputs)
 				if err != nil {
 					return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -65,12 +64,6 @@ func (f *encoderFlags) open(ctx context.Context, e *env, texts []string, default
 		e.log.Info("fitted the built-in encoder", "prompts", len(texts), "dim", enc.Dim(), "seconds", time.Since(start).Seconds(), "saved", save)
 	}
 	return enc, nil
-}
-
-func closeEncoder(enc encoder.Encoder) {
-	if c, ok := enc.(io.Closer); ok {
-		c.Close()
-	}
 }
 
 // sumRows totals the rows of cache encoders.
@@ -145,7 +138,7 @@ reproduces the same vectors.`, encoder.MaxEncoders),
 				if err != nil {
 					return err
 				}
-				defer closeEncoder(enc)
+				defer encoder.Close(enc)
 				cache, err := encoder.LoadCache(ctx, *out, enc.Identity(), enc.Dim())
 				if err != nil {
 					return err

@@ -440,9 +440,7 @@ func artifactRouter(ctx context.Context, dir string, cand, texts []string, onnx 
 	if err != nil {
 		return evalRouter{}, err
 	}
-	if c, ok := l.Encoder.(interface{ Close() error }); ok {
-		defer c.Close()
-	}
+	defer l.Close()
 	names := l.Router.Scorer.Models()
 	idx := make([]int, len(cand))
 	for i, c := range cand {

@@ -12,6 +12,7 @@ import (
 	"github.com/routekit/routekit/irt"
 	"github.com/routekit/routekit/models"
 	"github.com/routekit/routekit/models/artifact"
+	"github.com/routekit/routekit/models/encoder"
 )
 
 func irtCommand() *command {
@@ -140,7 +141,7 @@ the catalog's price, else the mean recorded cost of the answers.`,
 				if err != nil {
 					return fmt.Errorf("artifact %s: %w", *dir, err)
 				}
-				defer closeEncoder(enc)
+				defer encoder.Close(enc)
 				emb, err := enc.Encode(ctx, texts)
 				if err != nil {
 					return err

@@ -38,6 +38,7 @@ func routeCommand() *command {
 				if err != nil {
 					return err
 				}
+				defer l.Close()
 				var req models.Request
 				switch {
 				case *lambda >= 0:

@@ -155,7 +155,7 @@ policy, plus the weights. Every model needs a cost, from the data or the catalog
 				if err != nil {
 					return err
 				}
-				defer closeEncoder(enc)
+				defer encoder.Close(enc)
 				var ec *encoder.Cache
 				toEncode := len(ds.Prompts)
 				var cov encoder.Coverage

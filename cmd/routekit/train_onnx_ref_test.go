@@ -154,7 +154,7 @@ func TestTrainONNXSelfContained(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", art, err)
 		}
-		closeEncoder(l.Encoder)
+		l.Close()
 		if !maps.Equal(l.Manifest.EncoderFiles, m.EncoderFiles) || !maps.Equal(encBlobs(l.Manifest), encBlobs(m)) ||
 			!l.Manifest.Encoder.Equal(m.Encoder) || l.Manifest.EncoderPath != "" {
 			t.Errorf("%s: encoder_files %v, blobs %v, encoder %s; want those of %s", art, l.Manifest.EncoderFiles, encBlobs(l.Manifest), l.Manifest.Encoder, v1)

@@ -271,7 +271,7 @@ func TestTrainBERTFinetune(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closeEncoder(l.Encoder)
+	defer l.Close()
 	if _, err := l.Route(context.Background(), "please prove the theorem", models.Request{}); err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -99,7 +98,7 @@ func Encoder(ctx context.Context, m *Manifest, blobs map[string][]byte, cfg enco
 		return nil, fmt.Errorf("the manifest names no encoder (kind %q): %w", m.Encoder.Kind, ErrCorrupt)
 	}
 	if !enc.Identity().Equal(m.Encoder) {
-		closeEncoder(enc)
+		encoder.Close(enc)
 		if m.EncoderBlob == "" && len(m.EncoderFiles) == 0 {
 			return nil, fmt.Errorf("manifest field encoder_path: %s: %w: the directory now holds %s, the artifact was trained with %s; "+
 				"restore the files it was trained with, or re-train without --encoder-ref to store the encoder in the artifact",
@@ -108,13 +107,6 @@ func Encoder(ctx context.Context, m *Manifest, blobs map[string][]byte, cfg enco
 		return nil, fmt.Errorf("%w: have %s, the artifact was trained with %s", ErrEncoderMismatch, enc.Identity(), m.Encoder)
 	}
 	return enc, nil
-}
-
-// closeEncoder releases an encoder that holds resources (an ONNX one).
-func closeEncoder(enc encoder.Encoder) {
-	if c, ok := enc.(io.Closer); ok {
-		c.Close()
-	}
 }
 
 // openEncoderPath opens the ONNX model directory an artifact references
@@ -268,11 +260,15 @@ func Load(ctx context.Context, dir string, cfg encoder.ONNXConfig) (*Loaded, err
 	}
 	r, err := models.NewRouter(s, costs, m.Policy)
 	if err != nil {
-		closeEncoder(enc)
+		encoder.Close(enc)
 		return nil, fmt.Errorf("artifact %s: %w", dir, err)
 	}
 	return &Loaded{Dir: dir, Manifest: m, Router: r, Encoder: enc}, nil
 }
+
+// Close releases the artifact's encoder (an ONNX encoder's sessions);
+// l must not route afterwards.
+func (l *Loaded) Close() error { return encoder.Close(l.Encoder) }
 
 // Route embeds a prompt and routes it.
 func (l *Loaded) Route(ctx context.Context, prompt string, req models.Request) (models.Decision, error) {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 )
@@ -17,6 +18,15 @@ type Encoder interface {
 	Dim() int
 	// Identity names the encoder and its exact weights.
 	Identity() Identity
+}
+
+// Close releases what enc holds (an ONNX encoder's sessions); encoders
+// that hold nothing are left as they are.
+func Close(enc Encoder) error {
+	if c, ok := enc.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }
 
 // Identity is the stable identity of an encoder: equal identities encode
