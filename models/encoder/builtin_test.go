@@ -476,7 +476,7 @@ func TestBuiltinSVD(t *testing.T) {
 		if c.over > 0 {
 			cfg.Oversample, cfg.PowerIters = c.over, c.iters
 		}
-		b, err := FitBuiltin(ctx, texts, cfg)
+		b, err := fitBuiltin(ctx, texts, cfg, fitOptions{}) // float32 rows: the SVD's own output
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -574,49 +574,38 @@ func TestBuiltinIdentity(t *testing.T) {
 	var _ Encoder = b
 }
 
-func TestBuiltinRoundTrip(t *testing.T) {
-	b, texts := smallBuiltin(t)
-	probe := append([]string{"", "Écris une fonction en Go", strings.Repeat("long ", 3000)}, texts[:100]...)
-	want := mustEncode(t, b, probe...)
-	check := func(what string, c *Builtin) {
-		t.Helper()
-		if !c.Identity().Equal(b.Identity()) || c.Identity().Digest != b.Identity().Digest {
-			t.Errorf("%s: identity %v, want %v", what, c.Identity(), b.Identity())
-		}
-		if c.Config() != b.Config() || c.NumFeatures() != b.NumFeatures() || c.TrainingPrompts() != b.TrainingPrompts() {
-			t.Errorf("%s: config or sizes differ", what)
-		}
-		if got := mustEncode(t, c, probe...); fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("%s: vectors differ", what)
-		}
-	}
-	var buf bytes.Buffer
-	n, err := b.WriteTo(&buf)
-	if err != nil || n != int64(buf.Len()) {
-		t.Fatalf("WriteTo = %d, %v; wrote %d", n, err, buf.Len())
-	}
-	if want := int64(builtinHeaderSize + 8*b.NumFeatures() + 8*b.Dim() + 4*b.NumFeatures()*b.Dim() + 4); n != want {
-		t.Errorf("serialisation of %d bytes, want %d", n, want)
-	}
-	raw := buf.Bytes()
-	// ReadBuiltin reads exactly the encoder: what follows is left.
-	r := bytes.NewReader(append(append([]byte(nil), raw...), "rest"...))
-	c, err := ReadBuiltin(r)
+// floatBuiltin is smallBuiltin's encoder with float32 rows (format
+// version 1), as encoders fitted before the quantisation were.
+func floatBuiltin(t testing.TB) *Builtin {
+	t.Helper()
+	_, texts := smallBuiltin(t)
+	b, err := fitBuiltin(context.Background(), texts, smallBuiltinConfig, fitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	check("ReadBuiltin", c)
-	if r.Len() != 4 {
-		t.Errorf("ReadBuiltin left %d bytes, want 4", r.Len())
+	return b
+}
+
+func TestBuiltinRoundTrip(t *testing.T) {
+	b, texts := smallBuiltin(t)
+	probe := append([]string{"", "Écris une fonction en Go", strings.Repeat("long ", 3000)}, texts[:100]...)
+	rows, dim := b.NumFeatures(), b.Dim()
+	// Header, bucket ids, idf, singular values, fallback, then the
+	// projection (int8 with a float32 scale per row), and the CRC.
+	raw := checkRoundTrip(t, "int8", b, probe, builtinHeaderSize+12*rows+8*dim+rows*dim+4)
+	if v := binary.LittleEndian.Uint32(raw[4:]); v != 2 {
+		t.Errorf("FitBuiltin wrote format version %d, want 2", v)
 	}
-	var u Builtin
-	if err := u.UnmarshalBinary(raw); err != nil {
-		t.Fatal(err)
+	// An encoder of format version 1 (float32 rows) reads back as it was.
+	f := floatBuiltin(t)
+	if f.Identity().Digest == b.Identity().Digest {
+		t.Error("the int8 and float32 encoders have the same digest")
 	}
-	check("UnmarshalBinary", &u)
-	if err := u.UnmarshalBinary(append(raw, 0)); err == nil {
-		t.Error("UnmarshalBinary accepted trailing data")
+	raw1 := checkRoundTrip(t, "float32", f, probe, builtinHeaderSize+8*rows+8*dim+4*rows*dim+4)
+	if v := binary.LittleEndian.Uint32(raw1[4:]); v != 1 {
+		t.Errorf("the float32 encoder wrote format version %d, want 1", v)
 	}
+
 	dir := t.TempDir()
 	path := filepath.Join(dir, "enc.rkbe")
 	if err := SaveBuiltin(path, b); err != nil {
@@ -629,7 +618,9 @@ func TestBuiltinRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	check("LoadBuiltin", l)
+	if fmt.Sprint(mustEncode(t, l, probe...)) != fmt.Sprint(mustEncode(t, b, probe...)) || l.Identity().Digest != b.Identity().Digest {
+		t.Error("LoadBuiltin: vectors or digest differ")
+	}
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
 		t.Errorf("SaveBuiltin left %d files in the directory, want 1", len(entries))
@@ -649,6 +640,57 @@ func TestBuiltinRoundTrip(t *testing.T) {
 	if _, err := LoadBuiltin(path); err == nil || !strings.Contains(err.Error(), "after the end") {
 		t.Errorf("LoadBuiltin with trailing data: %v", err)
 	}
+}
+
+// checkRoundTrip serialises b, checks the size, reads it back with
+// ReadBuiltin and UnmarshalBinary and checks that the copies have b's
+// identity and encode probe to the same bits; it returns the bytes.
+func checkRoundTrip(t *testing.T, name string, b *Builtin, probe []string, size int) []byte {
+	t.Helper()
+	want := mustEncode(t, b, probe...)
+	check := func(what string, c *Builtin) {
+		t.Helper()
+		if !c.Identity().Equal(b.Identity()) || c.Identity().Digest != b.Identity().Digest {
+			t.Errorf("%s: identity %v, want %v", what, c.Identity(), b.Identity())
+		}
+		if c.Config() != b.Config() || c.NumFeatures() != b.NumFeatures() || c.TrainingPrompts() != b.TrainingPrompts() {
+			t.Errorf("%s: config or sizes differ", what)
+		}
+		if got := mustEncode(t, c, probe...); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: vectors differ", what)
+		}
+	}
+	var buf bytes.Buffer
+	n, err := b.WriteTo(&buf)
+	if err != nil || n != int64(buf.Len()) {
+		t.Fatalf("%s: WriteTo = %d, %v; wrote %d", name, n, err, buf.Len())
+	}
+	if n != int64(size) {
+		t.Errorf("%s: serialisation of %d bytes, want %d", name, n, size)
+	}
+	if raw, err := b.MarshalBinary(); err != nil || !bytes.Equal(raw, buf.Bytes()) {
+		t.Errorf("%s: MarshalBinary differs from WriteTo (%v)", name, err)
+	}
+	raw := buf.Bytes()
+	// ReadBuiltin reads exactly the encoder: what follows is left.
+	r := bytes.NewReader(append(append([]byte(nil), raw...), "rest"...))
+	c, err := ReadBuiltin(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(name+": ReadBuiltin", c)
+	if r.Len() != 4 {
+		t.Errorf("%s: ReadBuiltin left %d bytes, want 4", name, r.Len())
+	}
+	var u Builtin
+	if err := u.UnmarshalBinary(raw); err != nil {
+		t.Fatal(err)
+	}
+	check(name+": UnmarshalBinary", &u)
+	if err := u.UnmarshalBinary(append(raw, 0)); err == nil {
+		t.Errorf("%s: UnmarshalBinary accepted trailing data", name)
+	}
+	return raw
 }
 
 func TestBuiltinCorrupt(t *testing.T) {
@@ -672,7 +714,13 @@ func TestBuiltinCorrupt(t *testing.T) {
 	idfOff := builtinHeaderSize + 4*rows
 	sigmaOff := idfOff + 4*rows
 	fallOff := sigmaOff + 4*b.Dim()
-	projOff := fallOff + 4*b.Dim()
+	scaleOff := fallOff + 4*b.Dim() // version 2: row scales, then int8 rows
+	projOff := scaleOff + 4*rows
+	// Version 1 stores float32 rows from scaleOff on.
+	raw1, err := floatBuiltin(t).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		data []byte
@@ -682,7 +730,8 @@ func TestBuiltinCorrupt(t *testing.T) {
 		{"short magic", raw[:3], "truncated"},
 		{"magic", mod(func(p []byte) { copy(p, "RKBX") }), "magic"},
 		{"other file", []byte("PK\x03\x04 not an encoder at all, just some zip-like bytes"), "magic"},
-		{"version 2", mod(func(p []byte) { le.PutUint32(p[4:], 2) }), "format version 2"},
+		{"version 3", mod(func(p []byte) { le.PutUint32(p[4:], 3) }), "format version 3"},
+		{"version 1 of version 2 data", mod(func(p []byte) { le.PutUint32(p[4:], 1) }), ""},
 		{"version 0", mod(func(p []byte) { le.PutUint32(p[4:], 0) }), "format version 0"},
 		{"header", raw[:40], "truncated in the header"},
 		{"dim", reCRC(mod(func(p []byte) { le.PutUint32(p[8:], 7) })), "Dim"},
@@ -700,11 +749,19 @@ func TestBuiltinCorrupt(t *testing.T) {
 		{"bucket id", reCRC(mod(func(p []byte) { le.PutUint32(p[builtinHeaderSize+8:], 1<<20) })), "beyond"},
 		{"sigma", reCRC(mod(func(p []byte) { le.PutUint32(p[sigmaOff+4:], math.Float32bits(1e30)) })), "singular value"},
 		{"fallback", reCRC(mod(func(p []byte) { le.PutUint32(p[fallOff:], math.Float32bits(3)) })), "fallback"},
-		{"projection", reCRC(mod(func(p []byte) { le.PutUint32(p[projOff+40:], math.Float32bits(float32(math.Inf(1)))) })), "projection"},
+		{"scale", reCRC(mod(func(p []byte) { le.PutUint32(p[scaleOff+40:], math.Float32bits(float32(math.Inf(1)))) })), "scale"},
+		{"negative scale", reCRC(mod(func(p []byte) { le.PutUint32(p[scaleOff+4:], math.Float32bits(-1)) })), "scale"},
+		{"version 1 projection", reCRC(func() []byte {
+			p := append([]byte(nil), raw1...)
+			le.PutUint32(p[scaleOff+40:], math.Float32bits(float32(math.Inf(1))))
+			return p
+		}()), "projection entry"},
+		{"version 1 cut projection", raw1[:scaleOff+1000], "truncated in the projection"},
 		{"bit flip", mod(func(p []byte) { p[projOff+100] ^= 0x10 }), "checksum"},
 		{"crc", mod(func(p []byte) { p[len(p)-1] ^= 1 }), "checksum"},
 		{"no crc", raw[:len(raw)-4], "truncated in the checksum"},
 		{"cut idf", raw[:idfOff+10], "truncated in the idf"},
+		{"cut scales", raw[:scaleOff+10], "truncated in the row scales"},
 		{"cut projection", raw[:projOff+1000], "truncated in the projection"},
 	}
 	for _, c := range cases {
@@ -878,7 +935,7 @@ func TestBuiltinBeatsRawHashing(t *testing.T) {
 		}
 		// The projection V scaled by 1/sigma (whitened vectors) does worse:
 		// the reason Builtin uses V itself.
-		bw, err := fitBuiltin(context.Background(), s.trainPrompts(), BuiltinConfig{}, true)
+		bw, err := fitBuiltin(context.Background(), s.trainPrompts(), BuiltinConfig{}, fitOptions{invSigma: true, quantize: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -911,9 +968,13 @@ func TestBuiltinBeatsRawHashing(t *testing.T) {
 // unigrams seen in at least 8 of 40 synthetic prompts (28 features, about
 // 2 KB serialised; small seeds keep fuzzing fast).
 func tinyBuiltin(t testing.TB) *Builtin {
+	return tinyBuiltinWith(t, fitOptions{quantize: true})
+}
+
+func tinyBuiltinWith(t testing.TB, opt fitOptions) *Builtin {
 	t.Helper()
-	b, err := FitBuiltin(context.Background(), builtinPrompts(t, 40, 8),
-		BuiltinConfig{Dim: 16, Buckets: 1 << 10, WordNgrams: [2]int{1, 1}, CharNgrams: [2]int{-1, -1}, MinDF: 8})
+	b, err := fitBuiltin(context.Background(), builtinPrompts(t, 40, 8),
+		BuiltinConfig{Dim: 16, Buckets: 1 << 10, WordNgrams: [2]int{1, 1}, CharNgrams: [2]int{-1, -1}, MinDF: 8}, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -930,6 +991,11 @@ func FuzzReadBuiltin(f *testing.F) {
 	}
 	f.Add(raw)
 	f.Add(raw[:builtinHeaderSize])
+	raw1, err := tinyBuiltinWith(f, fitOptions{}).MarshalBinary() // format version 1
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(raw1)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := ReadBuiltin(bytes.NewReader(data))
 		if err != nil {
