@@ -9,3 +9,9 @@ var useAVX2 = cpu.X86.HasAVX2
 //
 //go:noescape
 func axpyInt8AVX2(alpha float32, x []int8, y []float32)
+
+// prefetchInt8 asks the CPU to bring x into its caches, without waiting
+// for it (a prefetch never faults, whatever the address).
+//
+//go:noescape
+func prefetchInt8(x []int8)

@@ -38,3 +38,15 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func prefetchInt8(x []int8)
+TEXT ·prefetchInt8(SB), NOSPLIT, $0-24
+	MOVQ x_base+0(FP), AX
+	MOVQ x_len+8(FP), CX
+	ADDQ AX, CX
+pf:
+	PREFETCHT0 (AX)
+	ADDQ $64, AX
+	CMPQ AX, CX
+	JLT  pf
+	RET
