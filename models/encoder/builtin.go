@@ -134,12 +134,13 @@ var ErrBuiltinRank = errors.New("encoder: builtin: too few training prompts or f
 // kept beside it. Encoding reads a quarter of the bytes a float32 row
 // needs, and its time is mostly those reads (one random row per distinct
 // feature), so with the AVX2 kernel used on amd64 and each row prefetched
-// a few rows ahead it runs two to two and a half times as fast (on
-// amd64 without AVX2, and elsewhere, a plain loop gives the same bits). The vectors stay within a cosine of 0.9999 of the unquantised
-// ones (TestQuantisedMatchesFloat). Fitting computes the training
-// vectors with the quantised rows, so training and serving use the same
-// numbers. Encoders saved in format version 1 (float32 rows) still load
-// and encode as they were fitted.
+// a few rows ahead it runs two to two and a half times as fast (on amd64
+// without AVX2, and elsewhere, a plain loop gives the same bits). The
+// vectors stay within a cosine of 0.9999 of the unquantised ones
+// (TestQuantisedMatchesFloat). Fitting computes the training vectors
+// with the quantised rows, so training and serving use the same numbers.
+// Encoders saved in format version 1 (float32 rows) still load and
+// encode as they were fitted.
 //
 // # Size
 //
